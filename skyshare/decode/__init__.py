@@ -1,0 +1,1 @@
+"""Frames to reports: Mode S/ADS-B decoding over columnar batches."""
