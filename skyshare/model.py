@@ -253,3 +253,10 @@ def format_category(category: npt.NDArray[np.uint8]) -> npt.NDArray[np.str_]:
     """Emitter categories as 'A3' ...; '' where unknown."""
     out = np.char.mod("%02X", category.astype(np.int64))
     return np.where(category == 0, "", out)
+
+
+def sensor_lists(mask: npt.NDArray[np.uint64], names: list[str]) -> list[list[str]]:
+    """Bitmasks of contributing sensors (bit i = sensor i) as lists of sensor names."""
+    bits = ((mask[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)).astype(bool)
+    table = np.array(names[:64] + [f"sensor-{i}" for i in range(len(names), 64)], dtype=object)
+    return [table[row].tolist() for row in bits]

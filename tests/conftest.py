@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-DATA_DIR = Path(os.environ.get("SKYSHARE_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")).resolve()
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA_DIR = Path(os.environ.get("SKYSHARE_DATA", DEFAULT_DATA)).resolve()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,49 @@
+# skyshare: `make demo` runs a node on synthetic traffic; `make test` runs every check.
+# Both create the virtual environment (.venv) and install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: venv demo test lint typecheck pytest system-deps bench clean help
+
+help:
+	@echo "make demo   - install and start a demo node on synthetic traffic (prints its URL)"
+	@echo "make test   - install and run lint, type checks and the test suite"
+	@echo "make bench  - run the benchmarks against peer decoders (minutes)"
+	@echo "make clean  - remove the virtual environment and caches"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/skyshare demo
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check skyshare tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/bench_decode.py
+	$(BIN)/python bench/bench_fusion.py
+	$(BIN)/python bench/bench_end_to_end.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# System packages the tests use as real peers. Installs them when we are root and
+# they are missing; otherwise says what to run. Tests that need a missing peer skip
+# with the reason, so a developer without root still gets a useful run.
+set -u
+want=()
+command -v dump1090-mutability >/dev/null 2>&1 || want+=(dump1090-mutability)
+[ ${#want[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "note: not root; to run the interop tests install: sudo apt-get install -y ${want[*]}" >&2
+  exit 0
+fi
+echo "installing system packages for the tests: ${want[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || echo "warning: apt-get update failed" >&2
+apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null \
+  || echo "warning: could not install ${want[*]}; the interop tests will skip" >&2
+# the Debian package may start a receiver daemon on the default ports; the tests use
+# their own ports, but a daemon spinning without a dongle is noise
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now dump1090-mutability >/dev/null 2>&1 || true; fi
+exit 0

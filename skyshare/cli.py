@@ -1,0 +1,340 @@
+"""The ``skyshare`` command line.
+
+Subcommands: ``run`` (a node), ``demo`` (a node fed by synthetic traffic), ``decode``
+and ``track`` (offline, file to CSV/Parquet/JSON lines), ``synth`` (write or serve
+synthetic receiver data).  Errors a user can fix are printed as one line saying what
+to do, with exit status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal, TextIO
+
+from skyshare import __version__
+from skyshare.config import DEFAULT_PORTS, NodeConfig, SyntheticConfig, load_config, parse_hostport
+from skyshare.errors import SkyshareError
+from skyshare.sources.base import SensorSpec
+
+log = logging.getLogger("skyshare")
+
+SYNTH_EXTENSIONS: dict[str, Literal["beast", "avr", "jsonl"]] = {
+    ".beast": "beast", ".avr": "avr", ".jsonl": "jsonl"}
+
+EPILOG_RUN = """\
+examples:
+  skyshare run --beast-connect 127.0.0.1:30005          # a local dump1090/readsb
+  skyshare run --beast-connect rx1:30005 --sbs-connect rx2:30003 --http 0.0.0.0:8080
+  skyshare run node.yaml                                 # sensors, ports and data dir from YAML
+  skyshare run node.yaml --http 127.0.0.1:9090          # flags override the file
+then open the printed URL; the API is under /api (see README).
+"""
+
+EPILOG_DECODE = """\
+examples:
+  skyshare decode ../shared/data/modes/tutorial_17ac.jsonl.gz -o frames.parquet
+  skyshare decode capture.beast --reference 43.63,1.37 -o frames.csv
+  skyshare decode feed.txt --format avr -o frames.jsonl
+formats: beast (binary, 0x1a escaped), avr (*HEX; / @CLOCKHEX;), sbs (BaseStation
+CSV), jsonl (JSON lines with timestamp and hex frame; .gz accepted). The output
+format follows the extension: .csv, .parquet or .jsonl.
+"""
+
+
+class Progress:
+    """A one-line progress report on stderr for long files (about once a second)."""
+
+    def __init__(self, total_bytes: int, out: TextIO = sys.stderr, label: str = "") -> None:
+        self.total = max(total_bytes, 1)
+        self.out = out
+        self.label = label
+        self.started = time.monotonic()
+        self._last = 0.0
+        self.tty = out.isatty()
+
+    def update(self, done_bytes: int, items: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self._last < (0.5 if self.tty else 5.0):
+            return
+        self._last = now
+        elapsed = max(now - self.started, 1e-9)
+        pct = min(100.0, 100.0 * done_bytes / self.total)
+        line = (f"{self.label} {pct:5.1f}%  {items:,} frames  {items / elapsed:,.0f}/s  "
+                f"{elapsed:.1f} s")
+        if self.tty:
+            self.out.write("\r" + line + ("\n" if final else ""))
+        else:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+
+# ----------------------------------------------------------------------------- run
+def _flag_sensors(args: argparse.Namespace, start: int) -> list[SensorSpec]:
+    specs: list[SensorSpec] = []
+    for fmt in ("beast", "avr", "sbs"):
+        for text in getattr(args, f"{fmt}_connect") or []:
+            host, port = parse_hostport(text)
+            specs.append(SensorSpec(name=f"{fmt}-{host}:{port}",
+                                    index=start + len(specs), format=fmt, mode="connect",
+                                    host=host, port=port))
+    for text in args.beast_listen or []:
+        host, port = parse_hostport(text, default_host="0.0.0.0")
+        specs.append(SensorSpec(name=f"beast-in-{port}", index=start + len(specs),
+                                format="beast", mode="listen", host=host, port=port))
+    return specs
+
+
+def config_from_args(args: argparse.Namespace) -> NodeConfig:
+    config = load_config(args.config) if args.config else NodeConfig()
+    extra = _flag_sensors(args, len(config.sensors))
+    changes: dict[str, object] = {}
+    if extra:
+        changes["sensors"] = (*config.sensors, *extra)
+    if args.http:
+        changes["http_host"], changes["http_port"] = parse_hostport(args.http)
+    if args.data_dir:
+        changes["data_dir"] = Path(args.data_dir)
+    if args.synthetic is not None:
+        changes["synthetic"] = SyntheticConfig(aircraft=args.synthetic)
+    if args.name:
+        changes["name"] = args.name
+    return replace(config, **changes)  # type: ignore[arg-type]
+
+
+async def _run_node(config: NodeConfig, announce: bool = True) -> None:
+    from skyshare.node import Node
+
+    node = Node(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = asyncio.create_task(node.run(stop))
+    ready = asyncio.create_task(node.ready.wait())
+    await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if runner.done():
+        ready.cancel()
+        runner.result()
+        return
+    if announce:
+        sensors = ", ".join(f"{s.name} ({s.format} {s.mode} "
+                            f"{s.path or f'{s.host}:{s.port}'})" for s in config.sensors)
+        print(f"skyshare node {config.name!r} is up: open {node.url}", flush=True)
+        print(f"  sensors: {sensors or 'none (add --beast-connect HOST:PORT)'}", flush=True)
+        print("  API: /api/picture /data/aircraft.json /api/sensors /metrics "
+              "(WebSocket /api/stream); Ctrl-C stops", flush=True)
+    await runner
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    asyncio.run(_run_node(config))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = NodeConfig(name="demo", http_host=args.http_host, http_port=args.port,
+                        data_dir=Path(args.data_dir),
+                        synthetic=SyntheticConfig(aircraft=args.aircraft, seed=args.seed))
+    asyncio.run(_run_node(config))
+    return 0
+
+
+# ----------------------------------------------------------------------------- offline
+def _file_sensor(path: str, fmt: str | None) -> SensorSpec:
+    return SensorSpec(name=Path(path).name, index=0, format=fmt or "beast",  # type: ignore[arg-type]
+                      mode="file", path=path)
+
+
+def _parse_reference(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError:
+        raise SkyshareError(f"--reference {text!r}: expected LAT,LON such as 43.63,1.37") from None
+    return lat, lon
+
+
+def _offline(args: argparse.Namespace, tracks: bool) -> int:
+    from skyshare.badinput import BadInput
+    from skyshare.pipeline import Pipeline
+    from skyshare.sources.files import iter_file
+    from skyshare.store.export import (
+        TableWriter,
+        output_format,
+        reports_table,
+        track_updates_table,
+    )
+
+    output_format(args.output)  # fail before reading anything
+    path = Path(args.input)
+    if not path.is_file():
+        raise SkyshareError(f"{path}: no such file")
+    bad = BadInput(sensor=path.name)
+    spec = _file_sensor(str(path), args.format)
+    ref = _parse_reference(args.reference)
+    pipeline = Pipeline([spec], [bad], reference=ref)
+    names = [spec.name]
+    progress = Progress(path.stat().st_size, label="track" if tracks else "decode")
+    frames = 0
+    with TableWriter(args.output) as writer:
+        for chunk in iter_file(str(path), args.format, 0, bad, clock_epoch=args.clock_epoch):
+            reports = pipeline.decode([chunk.output])
+            frames += len(chunk.output.frames) + len(chunk.output.reports)
+            if tracks:
+                updates = pipeline.fuse(reports)
+                if len(updates):
+                    writer.write(track_updates_table(updates, names))
+            elif len(reports):
+                writer.write(reports_table(reports, names))
+            progress.update(chunk.bytes_done, frames)
+        progress.update(progress.total, frames, final=True)
+    kind = "track updates" if tracks else "reports"
+    print(f"{frames:,} frames -> {writer.rows:,} {kind} in {args.output}", file=sys.stderr)
+    skipped = ", ".join(f"{k}: {v:,}" for k, v in sorted(bad.counts.items()))
+    if skipped:
+        print(f"skipped: {skipped}", file=sys.stderr)
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    return _offline(args, tracks=False)
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    return _offline(args, tracks=True)
+
+
+# ----------------------------------------------------------------------------- synth
+def cmd_synth(args: argparse.Namespace) -> int:
+    from skyshare.synth.feed import SyntheticFeed, serve_beast, write_recording
+    from skyshare.synth.traffic import Traffic
+
+    traffic = Traffic(args.aircraft, seed=args.seed, start_time=time.time())
+    feed = SyntheticFeed(traffic)
+    if args.output:
+        fmt = args.format or SYNTH_EXTENSIONS.get(Path(args.output).suffix.lower())
+        if fmt is None:
+            raise SkyshareError(f"{args.output}: name the file .beast, .avr or .jsonl, "
+                                "or give --format")
+        write_recording(feed, args.output, args.duration, fmt)
+        print(f"wrote {args.duration:g} s of {args.aircraft} aircraft to {args.output} ({fmt})",
+              file=sys.stderr)
+        return 0
+    host, port = parse_hostport(args.beast_listen or f"127.0.0.1:{DEFAULT_PORTS['beast']}")
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"serving {args.aircraft} synthetic aircraft as Beast on {host}:{port}; "
+              "Ctrl-C stops", file=sys.stderr, flush=True)
+        await serve_beast(feed, host, port, stop=stop)
+
+    asyncio.run(serve())
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="skyshare",
+        description="Federated airspace surveillance: receiver feeds fused into one air "
+                    "picture, served to a browser and an API.",
+        epilog="Start with 'skyshare demo' and open the URL it prints. "
+               "'skyshare COMMAND --help' explains each command.",
+    )
+    p.add_argument("--version", action="version", version=f"skyshare {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="more log output (-vv: debug)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a node on real receivers",
+                         description="Run a node: connect to receivers, fuse, serve the picture.",
+                         epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("config", nargs="?", help="YAML node configuration (optional)")
+    for fmt, port in (("beast", 30005), ("avr", 30002), ("sbs", 30003)):
+        run.add_argument(f"--{fmt}-connect", action="append", metavar="HOST:PORT",
+                         help=f"connect to a receiver's {fmt.upper()} output "
+                              f"(usually port {port}); repeatable")
+    run.add_argument("--beast-listen", action="append", metavar="[HOST:]PORT",
+                     help="accept Beast pushed by receivers on this port; repeatable")
+    run.add_argument("--http", metavar="HOST:PORT", help="where to serve the map and API "
+                     "(default 127.0.0.1:8080)")
+    run.add_argument("--data-dir", metavar="DIR", help="where the node keeps its files "
+                     "(default var/skyshare)")
+    run.add_argument("--name", help="node name shown in the API")
+    run.add_argument("--synthetic", type=int, metavar="N",
+                     help="also feed N synthetic aircraft (for trying things out)")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="a node fed by synthetic traffic, no receiver needed",
+                          description="Start a node on embedded defaults, fed by a synthetic "
+                                      "Beast receiver on loopback, and print its URL.")
+    demo.add_argument("--aircraft", type=int, default=300, help="number of aircraft (default 300)")
+    demo.add_argument("--seed", type=int, default=1, help="traffic seed (default 1)")
+    demo.add_argument("--http-host", default="127.0.0.1", help="default 127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    demo.add_argument("--data-dir", default="var/demo", help="default var/demo")
+    demo.set_defaults(func=cmd_demo)
+
+    for name, func, what in (("decode", cmd_decode, "one row per decoded frame"),
+                             ("track", cmd_track, "one row per track update")):
+        sp = sub.add_parser(name, help=f"file -> {what} (CSV/Parquet/JSON lines)",
+                            description=f"Read a recording and write {what}. Progress goes "
+                                        "to stderr.",
+                            epilog=EPILOG_DECODE.replace("skyshare decode", f"skyshare {name}"),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp.add_argument("input", help="recording: .beast, AVR text, SBS CSV or .jsonl(.gz)")
+        sp.add_argument("-o", "--output", required=True,
+                        help="output file: .csv, .parquet or .jsonl")
+        sp.add_argument("--format", choices=["beast", "avr", "sbs", "jsonl"],
+                        help="input format (default: detected from the content)")
+        sp.add_argument("--reference", metavar="LAT,LON",
+                        help="receiver position for surface positions (optional)")
+        sp.add_argument("--clock-epoch", type=float, metavar="UNIX_S",
+                        help="time of the first Beast frame (default: the file's mtime)")
+        sp.set_defaults(func=func)
+
+    syn = sub.add_parser("synth", help="write or serve synthetic receiver data",
+                         description="Generate flights between real airports and encode them "
+                                     "as true DF17 frames.")
+    syn.add_argument("-o", "--output", help="write a recording (.beast, .avr, .jsonl)")
+    syn.add_argument("--format", choices=["beast", "avr", "jsonl"])
+    syn.add_argument("--duration", type=float, default=60.0, help="seconds to write (default 60)")
+    syn.add_argument("--aircraft", type=int, default=300)
+    syn.add_argument("--seed", type=int, default=1)
+    syn.add_argument("--beast-listen", metavar="[HOST:]PORT",
+                     help="serve Beast on this port instead (default 127.0.0.1:30005)")
+    syn.set_defaults(func=cmd_synth)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except SkyshareError as exc:
+        print(f"skyshare: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # ports in use, unreadable files: say it in one line
+        print(f"skyshare: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

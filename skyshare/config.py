@@ -1,0 +1,206 @@
+"""Node configuration: one YAML file, or the same things from command-line flags.
+
+Every setting has a default that just works (``skyshare run`` with no file starts a
+node with no sensors, serving on 127.0.0.1:8080); the YAML file overrides only what it
+names.  Loading is explicit (:func:`load_config`); nothing is read at import time.
+
+Example (``skyshare run node.yaml``)::
+
+    node:
+      name: toulouse
+      http: 127.0.0.1:8080
+      data_dir: var/toulouse
+      reference: [43.63, 1.37]        # lat, lon: CPR reference when a sensor has none
+    sensors:
+      - name: roof
+        format: beast                 # beast | avr | sbs | jsonl
+        connect: 127.0.0.1:30005      # or listen: 30005, or file: recording.beast
+        position: [43.60, 1.44, 150]  # lat, lon, altitude in metres
+    tracker:
+      confirm_messages: 2
+      coast_after_s: 15
+      delete_after_s: 60
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from skyshare.errors import AddressError, ConfigError
+from skyshare.fusion.tracker import TrackerConfig
+from skyshare.sources.base import SensorSpec
+from skyshare.sources.detect import FORMATS, Format
+
+DEFAULT_PORTS: dict[str, int] = {"avr": 30002, "sbs": 30003, "beast": 30005}
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """A built-in synthetic receiver: generated traffic served as Beast on loopback."""
+
+    aircraft: int = 300
+    seed: int = 1
+    region: tuple[float, float, float, float] | None = None  # lat_min, lon_min, lat_max, lon_max
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    name: str = "skyshare"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    data_dir: Path = Path("var/skyshare")
+    reference: tuple[float, float] | None = None
+    sensors: tuple[SensorSpec, ...] = ()
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    synthetic: SyntheticConfig | None = None
+    pipeline_interval_s: float = 0.05  # how often queued frames are decoded and fused
+    picture_interval_s: float = 1.0  # how often the picture and its change stream refresh
+
+
+def parse_hostport(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``PORT`` -> (host, port); IPv6 as ``[::1]:30005``."""
+    text = text.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = "", text
+    host = host.strip("[]") or default_host
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise AddressError(text, f"port {port_text!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise AddressError(text, f"port {port} is out of range 1-65535")
+    return host, port
+
+
+def sensor_from_mapping(raw: dict[str, Any], index: int, where: str) -> SensorSpec:
+    """One entry of the ``sensors:`` list -> :class:`SensorSpec`."""
+    known = {"name", "format", "connect", "listen", "file", "position"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}; expected {sorted(known)}", where=where)
+    fmt = raw.get("format", "beast")
+    if fmt not in FORMATS:
+        raise ConfigError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", where=where)
+    modes = [m for m in ("connect", "listen", "file") if m in raw]
+    if len(modes) != 1:
+        raise ConfigError("give exactly one of connect: HOST:PORT, listen: PORT, file: PATH",
+                          where=where)
+    mode = modes[0]
+    host, port, path = "127.0.0.1", 0, None
+    if mode == "file":
+        path = str(raw["file"])
+    else:
+        try:
+            default_host = "127.0.0.1" if mode == "connect" else "0.0.0.0"
+            host, port = parse_hostport(str(raw[mode]), default_host)
+        except AddressError as exc:
+            raise ConfigError(str(exc), where=where) from exc
+    lat = lon = alt = None
+    if "position" in raw:
+        pos = raw["position"]
+        if not isinstance(pos, list | tuple) or len(pos) not in (2, 3):
+            raise ConfigError("position must be [lat, lon] or [lat, lon, alt_m]", where=where)
+        try:
+            lat, lon = float(pos[0]), float(pos[1])
+            alt = float(pos[2]) if len(pos) == 3 else None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"position {pos!r} is not numeric", where=where) from exc
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ConfigError(f"position {pos!r} is outside lat -90..90, lon -180..180",
+                              where=where)
+    name = str(raw.get("name", f"{fmt}-{index}"))
+    return SensorSpec(name=name, index=index, format=cast(Format, fmt), mode=mode,
+                      host=host, port=port, path=path, lat=lat, lon=lon, alt_m=alt)
+
+
+def _tracker_from_mapping(raw: dict[str, Any], source: str) -> TrackerConfig:
+    where = f"{source}: tracker"
+    names = {f.name for f in dataclasses.fields(TrackerConfig)}
+    unknown = set(raw) - names
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}; expected {sorted(names)}", where=where)
+    try:
+        return TrackerConfig(**{k: type(getattr(TrackerConfig(), k))(v) for k, v in raw.items()})
+    except ConfigError as exc:
+        raise ConfigError(str(exc), where=source) from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc), where=where) from exc
+
+
+def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
+    """Validate a parsed YAML document into a :class:`NodeConfig`."""
+    known = {"node", "sensors", "tracker", "synthetic"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown sections {sorted(unknown)}; expected {sorted(known)}",
+                          where=source)
+    node = raw.get("node") or {}
+    if not isinstance(node, dict):
+        raise ConfigError("'node' must be a mapping", where=source)
+    kwargs: dict[str, Any] = {}
+    if "name" in node:
+        kwargs["name"] = str(node["name"])
+    if "http" in node:
+        try:
+            kwargs["http_host"], kwargs["http_port"] = parse_hostport(str(node["http"]))
+        except AddressError as exc:
+            raise ConfigError(str(exc), where=f"{source}: node.http") from exc
+    if "data_dir" in node:
+        kwargs["data_dir"] = Path(node["data_dir"])
+    if "reference" in node:
+        ref = node["reference"]
+        if not isinstance(ref, list | tuple) or len(ref) != 2:
+            raise ConfigError("reference must be [lat, lon]", where=f"{source}: node.reference")
+        kwargs["reference"] = (float(ref[0]), float(ref[1]))
+    sensors_raw = raw.get("sensors") or []
+    if not isinstance(sensors_raw, list):
+        raise ConfigError("'sensors' must be a list", where=source)
+    sensors = []
+    for i, entry in enumerate(sensors_raw):
+        where = f"{source}: sensors[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError("each sensor must be a mapping", where=where)
+        sensors.append(sensor_from_mapping(entry, i, where))
+    check_unique_names(sensors, source)
+    kwargs["sensors"] = tuple(sensors)
+    if raw.get("tracker"):
+        kwargs["tracker"] = _tracker_from_mapping(raw["tracker"], source)
+    if raw.get("synthetic") is not None:
+        syn = raw["synthetic"] or {}
+        region = syn.get("region")
+        kwargs["synthetic"] = SyntheticConfig(
+            aircraft=int(syn.get("aircraft", 300)),
+            seed=int(syn.get("seed", 1)),
+            region=tuple(float(v) for v in region) if region else None,  # type: ignore[arg-type]
+        )
+    return NodeConfig(**kwargs)
+
+
+def check_unique_names(sensors: list[SensorSpec], source: str) -> None:
+    seen: set[str] = set()
+    for s in sensors:
+        if s.name in seen:
+            raise ConfigError(f"sensor name {s.name!r} is used twice", where=source)
+        seen.add(s.name)
+
+
+def load_config(path: str | Path) -> NodeConfig:
+    """Read and validate a YAML node configuration."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", where=str(path)) from exc
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", where=str(path)) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError("the top level must be a mapping", where=str(path))
+    return config_from_mapping(raw, str(path))

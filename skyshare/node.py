@@ -1,0 +1,215 @@
+"""A running node: sensor readers, the pipeline loop, the picture and the web API.
+
+Threads: the asyncio loop reads sockets and serves HTTP; decoding and fusion run in a
+worker thread (numba kernels release the GIL), one batch at a time, so reading never
+waits for fusion and fusion never races with itself.  The web layer only reads the
+published :class:`~skyshare.picture.Picture`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import socket
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+import uvicorn
+
+from skyshare.config import NodeConfig, SyntheticConfig
+from skyshare.errors import ConfigError
+from skyshare.picture import Picture
+from skyshare.pipeline import Pipeline, warm_up
+from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
+from skyshare.sources.net import run_client, run_server
+from skyshare.web.app import PipelineStats, create_app
+
+log = logging.getLogger("skyshare.node")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free right now on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LatencyWindow:
+    """Frame-to-picture latencies of the frames published in the last ``span_s``."""
+
+    span_s: float = 10.0
+    batches: deque[tuple[float, npt.NDArray[np.float64]]] = field(default_factory=deque)
+
+    def add(self, published: float, latencies: npt.NDArray[np.float64]) -> None:
+        self.batches.append((published, latencies))
+        while self.batches and self.batches[0][0] < published - self.span_s:
+            self.batches.popleft()
+
+    def quantiles(self) -> tuple[float, float]:
+        if not self.batches:
+            return math.nan, math.nan
+        v = np.concatenate([b for _, b in self.batches])
+        if not len(v):
+            return math.nan, math.nan
+        p50, p99 = np.quantile(v, [0.5, 0.99])
+        return float(p50), float(p99)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the node decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def with_synthetic_sensor(config: NodeConfig, port: int) -> NodeConfig:
+    """``config`` plus a Beast client sensor reading the built-in synthetic feed."""
+    spec = SensorSpec(name="synthetic", index=len(config.sensors), format="beast",
+                      mode="connect", host="127.0.0.1", port=port)
+    return replace(config, sensors=(*config.sensors, spec))
+
+
+class Node:
+    """One skyshare node, configured by a :class:`NodeConfig`."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        for spec in config.sensors:
+            if spec.mode == "file":
+                raise ConfigError("a recording is read with 'skyshare decode' or 'skyshare "
+                                  "track'; a live node takes connect: or listen: sensors",
+                                  where=f"sensor {spec.name}")
+        self._synthetic_port = free_port() if config.synthetic is not None else 0
+        if config.synthetic is not None:
+            config = with_synthetic_sensor(config, self._synthetic_port)
+        self.config = config
+        self._statuses = [SensorStatus.for_spec(s) for s in config.sensors]
+        self.pipeline = Pipeline(config.sensors, [s.bad for s in self._statuses],
+                                 config.tracker, config.reference)
+        self._picture = Picture()
+        self._stats = PipelineStats()
+        self._latency = LatencyWindow()
+        self._pending: list[SourceOutput] = []
+        self._live = np.array([s.mode != "file" for s in config.sensors] + [False], bool)
+        self.http_port = config.http_port
+        self.ready = asyncio.Event()
+
+    # -- NodeState for the web layer
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def picture(self) -> Picture:
+        return self._picture
+
+    @property
+    def statuses(self) -> list[SensorStatus]:
+        return self._statuses
+
+    @property
+    def stats(self) -> PipelineStats:
+        return self._stats
+
+    @property
+    def stream_interval_s(self) -> float:
+        return self.config.picture_interval_s
+
+    @property
+    def url(self) -> str:
+        host = self.config.http_host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return f"http://{shown}:{self.http_port}/"
+
+    # -- pipeline
+    def emit(self, output: SourceOutput) -> None:
+        """Called by readers with what a sensor delivered; cheap, never blocks."""
+        self._pending.append(output)
+
+    def step(self, now: float | None = None) -> int:
+        """Decode and fuse everything pending, then publish the picture (worker thread)."""
+        outputs, self._pending = self._pending, []
+        updates = self.pipeline.process(outputs)
+        now = time.time() if now is None else now
+        self.pipeline.tracker.expire(now)
+        self._picture.publish(self.pipeline.tracker.snapshot(now), now)
+        published = time.time()
+        self._record_latency(outputs, published)
+        st = self._stats
+        st.frames, st.reports = self.pipeline.frames, self.pipeline.reports
+        st.batches += 1
+        st.decode_counts = dict(self.pipeline.decoder.counts)
+        st.tracker_counts = dict(self.pipeline.tracker.counts)
+        return len(updates)
+
+    def _record_latency(self, outputs: list[SourceOutput], published: float) -> None:
+        times = [o.frames["time"][self._live[np.minimum(o.frames["sensor"], len(self._live) - 1)]]
+                 for o in outputs if len(o.frames)]
+        times += [o.reports["time"] for o in outputs if len(o.reports)]
+        if times:
+            self._latency.add(published, published - np.concatenate(times))
+            self._stats.latency_p50_s, self._stats.latency_p99_s = self._latency.quantiles()
+
+    async def _pipeline_loop(self, stop: asyncio.Event) -> None:
+        interval = self.config.pipeline_interval_s
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                await asyncio.to_thread(self.step)
+            except Exception:  # a bug in a stage must not take the node down
+                log.exception("pipeline step failed; the batch was dropped")
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, interval - elapsed))
+
+    # -- running
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        # compile the kernels before the first frame arrives, so it does not wait for it
+        await asyncio.to_thread(warm_up)
+        tasks = [asyncio.create_task(self._pipeline_loop(stop), name="pipeline")]
+        if self.config.synthetic is not None:
+            tasks.append(asyncio.create_task(
+                serve_synthetic(self.config.synthetic, self._synthetic_port, stop),
+                name="synthetic"))
+        for spec, status in zip(self.config.sensors, self._statuses, strict=True):
+            tasks.append(asyncio.create_task(self._run_sensor(spec, status, stop),
+                                             name=f"sensor:{spec.name}"))
+        server = _EmbeddedServer(uvicorn.Config(
+            create_app(self), host=self.config.http_host, port=self.config.http_port,
+            log_level="warning", lifespan="off", ws="websockets-sansio"))
+        serve = asyncio.create_task(server.serve(), name="http")
+        while not server.started and not serve.done():
+            await asyncio.sleep(0.02)
+        if serve.done():
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            serve.result()  # raises the bind error, if any
+        if server.servers and server.servers[0].sockets:
+            self.http_port = int(server.servers[0].sockets[0].getsockname()[1])
+        self.ready.set()
+        await stop.wait()
+        server.should_exit = True
+        await asyncio.gather(serve, *tasks, return_exceptions=True)
+
+    async def _run_sensor(self, spec: SensorSpec, status: SensorStatus,
+                          stop: asyncio.Event) -> None:
+        if spec.mode == "connect":
+            await run_client(spec, status, self.emit, stop=stop)
+        else:
+            await run_server(spec, status, self.emit, stop=stop)
+
+
+async def serve_synthetic(cfg: SyntheticConfig, port: int, stop: asyncio.Event) -> None:
+    from skyshare.synth.feed import SyntheticFeed, serve_beast
+    from skyshare.synth.traffic import Traffic
+
+    traffic = Traffic(cfg.aircraft, seed=cfg.seed, region=cfg.region, start_time=time.time())
+    await serve_beast(SyntheticFeed(traffic), "127.0.0.1", port, stop=stop)

@@ -1,0 +1,1 @@
+"""Storage: exports now; history and the audit log later."""

@@ -1,0 +1,1 @@
+"""HTTP/WebSocket API of a node and its static client."""

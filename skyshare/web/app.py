@@ -1,0 +1,275 @@
+"""The node's HTTP/WebSocket API (Starlette).
+
+Routes
+------
+``GET /api/picture[?bbox=s,w,n,e][&format=rows|columns]``  current confirmed tracks
+``GET /data/aircraft.json``     the same, as dump1090/readsb/tar1090 JSON
+``GET /api/sensors``            per-sensor state, rates and bad-input counts
+``GET /api/status``             node counters and pipeline latency
+``GET /metrics``                Prometheus text exposition
+``WS  /api/stream``             a full snapshot, then compact deltas
+
+The app reads the node through :class:`NodeState` only; it never touches the
+pipeline's state directly, so a slow client cannot stall fusion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from skyshare.picture import BBox, Picture
+from skyshare.sources.base import SensorStatus
+from skyshare.web import views
+
+
+@dataclass
+class PipelineStats:
+    """Running counters of the node's pipeline (written by the pipeline only)."""
+
+    started: float = field(default_factory=time.time)
+    frames: int = 0
+    reports: int = 0
+    batches: int = 0
+    latency_p50_s: float = math.nan
+    latency_p99_s: float = math.nan
+    decode_counts: dict[str, int] = field(default_factory=dict)
+    tracker_counts: dict[str, int] = field(default_factory=dict)
+
+
+class NodeState(Protocol):
+    """What the web layer needs from a running node."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def picture(self) -> Picture: ...
+    @property
+    def statuses(self) -> list[SensorStatus]: ...
+    @property
+    def stats(self) -> PipelineStats: ...
+    @property
+    def stream_interval_s(self) -> float: ...
+
+
+def create_app(node: NodeState) -> Starlette:
+    """The ASGI application serving ``node``."""
+
+    def sensor_names() -> list[str]:
+        return [s.name for s in node.statuses]
+
+    async def picture(request: Request) -> Response:
+        bbox = None
+        if "bbox" in request.query_params:
+            try:
+                bbox = BBox.parse(request.query_params["bbox"])
+            except ValueError as exc:
+                return JSONResponse({"error": f"bad bbox: {exc}"}, status_code=400)
+        snap = node.picture.snapshot
+        tracks = node.picture.query(bbox)
+        now = time.time()
+        columns = views.track_columns(tracks, now, sensor_names())
+        fmt = request.query_params.get("format", "rows")
+        if fmt not in ("rows", "columns"):
+            return JSONResponse({"error": "format must be rows or columns"}, status_code=400)
+        body: dict[str, Any] = {"node": node.name, "version": snap.version, "now": now,
+                                "count": len(tracks)}
+        body["tracks" if fmt == "rows" else "columns"] = (
+            views.rows(columns) if fmt == "rows" else columns)
+        return JSONResponse(body)
+
+    async def aircraft(request: Request) -> Response:
+        doc = views.aircraft_json(node.picture.tracks, time.time(), node.stats.frames)
+        return JSONResponse(doc)
+
+    async def sensors(request: Request) -> Response:
+        now = time.time()
+        return JSONResponse({"sensors": [sensor_json(s, now) for s in node.statuses]})
+
+    async def status(request: Request) -> Response:
+        st = node.stats
+        return JSONResponse({
+            "node": node.name,
+            "uptime_s": round(time.time() - st.started, 1),
+            "tracks": len(node.picture.tracks),
+            "frames": st.frames,
+            "reports": st.reports,
+            "latency_p50_s": None if math.isnan(st.latency_p50_s) else st.latency_p50_s,
+            "latency_p99_s": None if math.isnan(st.latency_p99_s) else st.latency_p99_s,
+            "decode": st.decode_counts,
+            "tracker": st.tracker_counts,
+        })
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(prometheus_text(node, time.time()),
+                                 media_type="text/plain; version=0.0.4")
+
+    async def stream(ws: WebSocket) -> None:
+        await ws.accept()
+        # the client sends nothing we need, but reading is how a close is noticed;
+        # without it the handler would outlive its client and hold up shutdown
+        closed = asyncio.create_task(_until_closed(ws))
+        version = 0
+        try:
+            while not closed.done():
+                delta = node.picture.delta_since(version)
+                if delta.version != version:
+                    version = delta.version
+                    await ws.send_text(json.dumps(delta_json(delta, sensor_names())))
+                await asyncio.wait({closed}, timeout=node.stream_interval_s)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        finally:
+            closed.cancel()
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(INDEX_HTML.replace("{name}", html.escape(node.name)))
+
+    routes = [
+        Route("/", index),
+        Route("/api/picture", picture),
+        Route("/data/aircraft.json", aircraft),
+        Route("/api/sensors", sensors),
+        Route("/api/status", status),
+        Route("/metrics", metrics),
+        WebSocketRoute("/api/stream", stream),
+    ]
+    return Starlette(routes=routes)
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+def sensor_json(s: SensorStatus, now: float) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "index": s.index,
+        "format": s.format,
+        "mode": s.mode,
+        "address": s.address,
+        "connected": s.connected,
+        "connections": s.connections,
+        "reconnects": s.reconnects,
+        "bytes": s.bytes,
+        "messages": s.frames,
+        "rate": round(s.rate(now), 1),
+        "last_message_ago": None if math.isnan(s.last_message) else round(now - s.last_message, 1),
+        "bad_input": dict(s.bad.counts),
+    }
+
+
+def delta_json(delta: Any, sensor_names: list[str]) -> dict[str, Any]:
+    return {
+        "type": "snapshot" if delta.full else "delta",
+        "version": delta.version,
+        "time": delta.time if math.isfinite(delta.time) else None,
+        "columns": views.track_columns(delta.changed, time.time(), sensor_names),
+        "removed": delta.removed.tolist(),
+    }
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus_text(node: NodeState, now: float) -> str:
+    """Counters and gauges in the Prometheus text exposition format 0.0.4."""
+    st = node.stats
+    out: list[str] = []
+
+    def metric(name: str, kind: str, help_: str, samples: list[tuple[str, float]]) -> None:
+        out.append(f"# HELP {name} {help_}")
+        out.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            out.append(f"{name}{labels} {value}")
+
+    metric("skyshare_frames_total", "counter", "Frames and SBS messages received.",
+           [("", st.frames)])
+    metric("skyshare_reports_total", "counter", "Decoded reports fused.", [("", st.reports)])
+    metric("skyshare_tracks", "gauge", "Confirmed tracks in the picture.",
+           [("", len(node.picture.tracks))])
+    lat = [(f'{{quantile="{q}"}}', v) for q, v in (("0.5", st.latency_p50_s),
+                                                   ("0.99", st.latency_p99_s))
+           if not math.isnan(v)]
+    metric("skyshare_frame_to_picture_seconds", "summary",
+           "Time from frame reception to its effect in the picture.", lat)
+    metric("skyshare_decode_total", "counter", "Decoder outcomes by kind.",
+           [(f'{{kind="{_label(k)}"}}', v) for k, v in sorted(st.decode_counts.items())])
+    metric("skyshare_tracker_total", "counter", "Tracker outcomes by kind.",
+           [(f'{{kind="{_label(k)}"}}', v) for k, v in sorted(st.tracker_counts.items())])
+    per_sensor: dict[str, list[tuple[str, float]]] = {
+        "messages": [], "bytes": [], "connected": [], "rate": [], "reconnects": []}
+    bad: list[tuple[str, float]] = []
+    for s in node.statuses:
+        lab = f'sensor="{_label(s.name)}"'
+        per_sensor["messages"].append((f"{{{lab}}}", s.frames))
+        per_sensor["bytes"].append((f"{{{lab}}}", s.bytes))
+        per_sensor["connected"].append((f"{{{lab}}}", int(s.connected)))
+        per_sensor["rate"].append((f"{{{lab}}}", round(s.rate(now), 3)))
+        per_sensor["reconnects"].append((f"{{{lab}}}", s.reconnects))
+        bad += [(f'{{{lab},kind="{_label(k)}"}}', v) for k, v in sorted(s.bad.counts.items())]
+    metric("skyshare_sensor_messages_total", "counter", "Messages per sensor.",
+           per_sensor["messages"])
+    metric("skyshare_sensor_bytes_total", "counter", "Bytes per sensor.", per_sensor["bytes"])
+    metric("skyshare_sensor_connected", "gauge", "1 when the sensor is connected.",
+           per_sensor["connected"])
+    metric("skyshare_sensor_message_rate", "gauge", "Messages per second over ~10 s.",
+           per_sensor["rate"])
+    metric("skyshare_sensor_reconnects_total", "counter", "Reconnections per sensor.",
+           per_sensor["reconnects"])
+    metric("skyshare_bad_input_total", "counter", "Skipped bad input by sensor and kind.", bad)
+    return "\n".join(out) + "\n"
+
+
+INDEX_HTML = """\
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>skyshare {name}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}
+table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}
+code{background:#f4f4f4;padding:1px 4px}</style></head>
+<body><h1>skyshare node <code>{name}</code></h1>
+<p id="summary">loading&hellip;</p>
+<h2>Sensors</h2><table id="sensors"></table>
+<h2>API</h2><ul>
+<li><a href="/api/picture">/api/picture</a> (add <code>?bbox=south,west,north,east</code>)</li>
+<li><a href="/data/aircraft.json">/data/aircraft.json</a> (tar1090 / readsb format)</li>
+<li><a href="/api/sensors">/api/sensors</a>, <a href="/api/status">/api/status</a>,
+<a href="/metrics">/metrics</a>, WebSocket <code>/api/stream</code></li></ul>
+<script type="module">
+async function refresh() {
+  const st = await (await fetch('/api/status')).json();
+  document.getElementById('summary').textContent =
+    `${st.tracks} tracks, ${st.frames} messages, p99 latency ${st.latency_p99_s ?? '-'} s`;
+  const s = (await (await fetch('/api/sensors')).json()).sensors;
+  const table = document.getElementById('sensors');
+  table.replaceChildren();
+  const head = table.insertRow();
+  for (const h of ['name', 'format', 'address', 'state', 'msg/s'])
+    head.insertCell().textContent = h;
+  for (const x of s) {
+    const row = table.insertRow();
+    for (const v of [x.name, x.format, x.address, x.connected ? 'connected' : 'down', x.rate])
+      row.insertCell().textContent = v;
+  }
+}
+refresh(); setInterval(refresh, 2000);
+</script></body></html>
+"""

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skyshare.config import load_config, parse_hostport
+from skyshare.errors import AddressError, ConfigError
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("127.0.0.1:30005", ("127.0.0.1", 30005)),
+    ("30005", ("127.0.0.1", 30005)),
+    (":30003", ("127.0.0.1", 30003)),
+    ("rx.example:30002", ("rx.example", 30002)),
+    ("[::1]:30005", ("::1", 30005)),
+])
+def test_parse_hostport(text: str, expected: tuple[str, int]) -> None:
+    assert parse_hostport(text) == expected
+
+
+@pytest.mark.parametrize("text", ["host:", "host:abc", "host:0", "host:70000", ""])
+def test_parse_hostport_errors_say_what_is_expected(text: str) -> None:
+    with pytest.raises(AddressError, match="expected HOST:PORT"):
+        parse_hostport(text)
+
+
+def test_load_config_reads_sensors_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "node.yaml"
+    path.write_text("""
+node: {name: toulouse, http: 0.0.0.0:9000, data_dir: var/t, reference: [43.6, 1.4]}
+sensors:
+  - {name: roof, format: beast, connect: 10.0.0.2:30005, position: [43.6, 1.44, 150]}
+  - {name: push, format: beast, listen: 31005}
+  - {name: base, format: sbs, connect: 30003}
+tracker: {confirm_messages: 3, coast_after_s: 20}
+""")
+    cfg = load_config(path)
+    assert cfg.name == "toulouse"
+    assert (cfg.http_host, cfg.http_port) == ("0.0.0.0", 9000)
+    assert cfg.reference == (43.6, 1.4)
+    roof, push, base = cfg.sensors
+    assert (roof.mode, roof.host, roof.port, roof.lat, roof.alt_m) == (
+        "connect", "10.0.0.2", 30005, 43.6, 150.0)
+    assert (push.mode, push.host, push.port, push.index) == ("listen", "0.0.0.0", 31005, 1)
+    assert (base.format, base.port) == ("sbs", 30003)
+    assert cfg.tracker.confirm_messages == 3
+    assert cfg.tracker.coast_after_s == 20.0
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("sensors: [{format: beest, connect: 1}]", "format 'beest' is not one of"),
+    ("sensors: [{format: beast}]", "exactly one of connect"),
+    ("sensors: [{connect: 'h:x'}]", "port 'x' is not a number"),
+    ("sensors: [{connect: 1, position: [95, 0]}]", "outside lat"),
+    ("sensors: [{connect: 1, colour: red}]", "unknown keys"),
+    ("sensors: [{name: a, connect: 1}, {name: a, connect: 2}]", "used twice"),
+    ("tracker: {confirm_mesages: 3}", "unknown keys"),
+    ("tracker: {confirm_messages: 1}", "confirm_messages"),
+    ("nodes: {}", "unknown sections"),
+    ("node: [1, 2", "not valid YAML"),
+])
+def test_config_errors_name_the_file_and_the_problem(tmp_path: Path, text: str,
+                                                     message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.yaml")
