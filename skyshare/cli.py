@@ -4,6 +4,9 @@ Subcommands: ``run`` (a node), ``demo`` (a node fed by synthetic traffic), ``dec
 and ``track`` (offline, file to CSV/Parquet/JSON lines), ``synth`` (write or serve
 synthetic receiver data).  Errors a user can fix are printed as one line saying what
 to do, with exit status 2; no traceback.
+
+Each command imports its stages when it runs, so ``--help`` and argument errors
+answer at once instead of after numba and pyarrow load.
 """
 
 from __future__ import annotations

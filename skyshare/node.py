@@ -28,6 +28,8 @@ from skyshare.picture import Picture
 from skyshare.pipeline import Pipeline, warm_up
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client, run_server
+from skyshare.synth.feed import SyntheticFeed, serve_beast
+from skyshare.synth.traffic import Traffic
 from skyshare.web.app import PipelineStats, create_app
 
 log = logging.getLogger("skyshare.node")
@@ -208,8 +210,6 @@ class Node:
 
 
 async def serve_synthetic(cfg: SyntheticConfig, port: int, stop: asyncio.Event) -> None:
-    from skyshare.synth.feed import SyntheticFeed, serve_beast
-    from skyshare.synth.traffic import Traffic
-
+    """The built-in synthetic receiver: a Beast server on loopback the node connects to."""
     traffic = Traffic(cfg.aircraft, seed=cfg.seed, region=cfg.region, start_time=time.time())
     await serve_beast(SyntheticFeed(traffic), "127.0.0.1", port, stop=stop)

@@ -64,6 +64,21 @@ def _mod(a: float, b: float) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
+def _pair_longitude(nl0: int, lon_even: int, lon_odd: int, latest_odd: bool,
+                    span: float) -> float:
+    """Longitude of the latest message of an even/odd pair whose latitudes share NL
+    zone ``nl0``; ``span`` is 360 degrees airborne, 90 on the surface."""
+    xz0 = lon_even / CPR_MAX
+    xz1 = lon_odd / CPR_MAX
+    m = math.floor(xz0 * (nl0 - 1) - xz1 * nl0 + 0.5)
+    if latest_odd:
+        ni = max(nl0 - 1, 1)
+        return (span / ni) * (_mod(m, ni) + xz1)
+    ni = max(nl0, 1)
+    return (span / ni) * (_mod(m, ni) + xz0)
+
+
+@nb.njit(cache=True, nogil=True)
 def airborne_global(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int,
                     latest_odd: bool) -> tuple[float, float]:
     """Position from an even/odd pair of airborne CPR fields (DO-260B A.1.7.7).
@@ -86,17 +101,8 @@ def airborne_global(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int,
     nl0 = nl(rlat0)
     if nl0 != nl(rlat1):
         return math.nan, math.nan
-    xz0 = lon_even / CPR_MAX
-    xz1 = lon_odd / CPR_MAX
-    m = math.floor(xz0 * (nl0 - 1) - xz1 * nl0 + 0.5)
-    if latest_odd:
-        ni = max(nl0 - 1, 1)
-        lat = rlat1
-        lon = (360.0 / ni) * (_mod(m, ni) + xz1)
-    else:
-        ni = max(nl0, 1)
-        lat = rlat0
-        lon = (360.0 / ni) * (_mod(m, ni) + xz0)
+    lat = rlat1 if latest_odd else rlat0
+    lon = _pair_longitude(nl0, lon_even, lon_odd, latest_odd, 360.0)
     if lon >= 180.0:
         lon -= 360.0
     return lat, lon
@@ -125,17 +131,8 @@ def surface_global(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, lat
     nl0 = nl(rlat0)
     if nl0 != nl(rlat1):
         return math.nan, math.nan
-    xz0 = lon_even / CPR_MAX
-    xz1 = lon_odd / CPR_MAX
-    m = math.floor(xz0 * (nl0 - 1) - xz1 * nl0 + 0.5)
-    if latest_odd:
-        ni = max(nl0 - 1, 1)
-        lat = rlat1
-        lon = (90.0 / ni) * (_mod(m, ni) + xz1)
-    else:
-        ni = max(nl0, 1)
-        lat = rlat0
-        lon = (90.0 / ni) * (_mod(m, ni) + xz0)
+    lat = rlat1 if latest_odd else rlat0
+    lon = _pair_longitude(nl0, lon_even, lon_odd, latest_odd, 90.0)
     # Of lon + k * 90, take the one nearest the reference (differences in [-180, 180)).
     lon += 90.0 * math.floor(_mod(ref_lon - lon + 45.0, 360.0) / 90.0)
     lon = _mod(lon + 180.0, 360.0) - 180.0
