@@ -23,6 +23,7 @@ class BadInput:
 
     sensor: str = ""
     counts: Counter[str] = field(default_factory=Counter)
+    quiet: bool = False  # count only (for internal runs such as the kernel warm-up)
     _logged: set[str] = field(default_factory=set)
 
     def add(self, kind: str, n: int = 1, detail: str = "") -> None:
@@ -30,7 +31,7 @@ class BadInput:
         if n <= 0:
             return
         self.counts[kind] += n
-        if kind not in self._logged:
+        if kind not in self._logged and not self.quiet:
             self._logged.add(kind)
             log.warning(
                 "sensor %s: skipping bad input of kind %r%s (further ones are only counted)",

@@ -128,8 +128,8 @@ async def _run_node(config: NodeConfig, announce: bool = True) -> None:
         runner.result()
         return
     if announce:
-        sensors = ", ".join(f"{s.name} ({s.format} {s.mode} "
-                            f"{s.path or f'{s.host}:{s.port}'})" for s in config.sensors)
+        sensors = ", ".join(f"{s.name} ({s.format} {s.mode} {s.address})"
+                            for s in node.config.sensors)
         print(f"skyshare node {config.name!r} is up: open {node.url}", flush=True)
         print(f"  sensors: {sensors or 'none (add --beast-connect HOST:PORT)'}", flush=True)
         print("  API: /api/picture /data/aircraft.json /api/sensors /metrics "

@@ -72,6 +72,22 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+def bind_http(host: str, port: int) -> socket.socket:
+    """The listening socket of the web server, or a ConfigError saying what to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot serve HTTP on {host}:{port} ({exc.strerror}); choose "
+                          "another address with --http HOST:PORT (skyshare demo: --port)",
+                          where="http") from exc
+    return sock
+
+
 def with_synthetic_sensor(config: NodeConfig, port: int) -> NodeConfig:
     """``config`` plus a Beast client sensor reading the built-in synthetic feed."""
     spec = SensorSpec(name="synthetic", index=len(config.sensors), format="beast",
@@ -173,6 +189,8 @@ class Node:
     # -- running
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set."""
+        http_socket = bind_http(self.config.http_host, self.config.http_port)  # fail fast
+        self.http_port = int(http_socket.getsockname()[1])
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         # compile the kernels before the first frame arrives, so it does not wait for it
         await asyncio.to_thread(warm_up)
@@ -181,21 +199,20 @@ class Node:
             tasks.append(asyncio.create_task(
                 serve_synthetic(self.config.synthetic, self._synthetic_port, stop),
                 name="synthetic"))
+            await wait_listening(self._synthetic_port)  # spare the sensor a failed connect
         for spec, status in zip(self.config.sensors, self._statuses, strict=True):
             tasks.append(asyncio.create_task(self._run_sensor(spec, status, stop),
                                              name=f"sensor:{spec.name}"))
         server = _EmbeddedServer(uvicorn.Config(
             create_app(self), host=self.config.http_host, port=self.config.http_port,
             log_level="warning", lifespan="off", ws="websockets-sansio"))
-        serve = asyncio.create_task(server.serve(), name="http")
+        serve = asyncio.create_task(server.serve(sockets=[http_socket]), name="http")
         while not server.started and not serve.done():
             await asyncio.sleep(0.02)
         if serve.done():
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
-            serve.result()  # raises the bind error, if any
-        if server.servers and server.servers[0].sockets:
-            self.http_port = int(server.servers[0].sockets[0].getsockname()[1])
+            serve.result()
         self.ready.set()
         await stop.wait()
         server.should_exit = True
@@ -207,6 +224,20 @@ class Node:
             await run_client(spec, status, self.emit, stop=stop)
         else:
             await run_server(spec, status, self.emit, stop=stop)
+
+
+async def wait_listening(port: int, timeout_s: float = 5.0) -> None:
+    """Return once something accepts connections on loopback ``port`` (or on timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
 
 
 async def serve_synthetic(cfg: SyntheticConfig, port: int, stop: asyncio.Event) -> None:

@@ -100,7 +100,7 @@ def warm_up() -> None:
         frames["length"][i] = len(raw)
     frames["time"] = 1.7e9 + np.arange(len(frames)) * 0.1
     spec = SensorSpec(name="warm-up", index=0, format="beast", mode="connect")
-    pipeline = Pipeline([spec], [BadInput(sensor="warm-up")])
+    pipeline = Pipeline([spec], [BadInput(sensor="warm-up", quiet=True)])
     pipeline.process([SourceOutput(frames, empty_reports())])
     pipeline.tracker.expire(1.7e9 + 100)
     pipeline.tracker.snapshot(1.7e9 + 100)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -95,6 +96,17 @@ def test_errors_are_one_line_with_what_to_do(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--format" in proc.stderr
     proc = skyshare("run", "--beast-connect", "localhost:notaport")
     assert proc.returncode == 2 and "expected HOST:PORT" in proc.stderr
+
+
+def test_busy_http_port_is_a_clear_error() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = skyshare("run", "--http", f"127.0.0.1:{port}")
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot serve HTTP on 127.0.0.1:{port}" in proc.stderr and "--http" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
