@@ -65,7 +65,6 @@ async def send(aircraft: int, ports: list[int], seconds: float, peer_port: int |
         _, peer = await asyncio.open_connection("127.0.0.1", peer_port)
     rng = np.random.default_rng(1)
     t = time.time()
-    sent = 0
     end = t + seconds
     while t < end:
         t1 = t + 0.1
@@ -78,11 +77,9 @@ async def send(aircraft: int, ports: list[int], seconds: float, peer_port: int |
                 w.write(data)
             if i == 0 and peer is not None:
                 peer.write(data)
-            sent += len(copy)
         for p in ports:
             for w in writers[p]:
                 await w.drain()
-        print(json.dumps({"sent": sent, "t": t1}), flush=True)
         delay = t1 - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -174,9 +171,13 @@ def main() -> int:
                 p99s.append(float(last["latency_p99_s"]))  # type: ignore[arg-type]
             el = time.monotonic() - t0
             rate = (int(last["frames"]) - int(first["frames"])) / el  # type: ignore[call-overload]
-            print(f"\r  {el:5.1f} s  {rate:,.0f} frames/s  tracks {last['tracks']:,}  "
-                  f"p99 {p99s[-1] if p99s else float('nan'):.3f} s  "
-                  f"rss {peak_rss / 2**20:,.0f} MiB", end="", flush=True)
+            line = (f"  {el:5.1f} s  {rate:,.0f} frames/s  tracks {last['tracks']:,}  "
+                    f"p99 {p99s[-1] if p99s else float('nan'):.3f} s  "
+                    f"rss {peak_rss / 2**20:,.0f} MiB")
+            if sys.stdout.isatty():
+                print("\r" + line, end="", flush=True)
+            elif len(p99s) % 10 == 0:
+                print(line, flush=True)
         elapsed = time.monotonic() - t0
         cpu = cpu_seconds(node.pid) - cpu0
         peer_cpu = (cpu_seconds(peer.pid) - peer_cpu0) if peer else None

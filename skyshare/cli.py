@@ -306,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--reference", metavar="LAT,LON",
                         help="receiver position for surface positions (optional)")
         sp.add_argument("--clock-epoch", type=float, metavar="UNIX_S",
-                        help="time of the first Beast frame (default: the file's mtime)")
+                        help="time of the first frame of a Beast or AVR '@' recording, "
+                             "whose clock is relative (default: the file's mtime)")
         sp.set_defaults(func=func)
 
     syn = sub.add_parser("synth", help="write or serve synthetic receiver data",
