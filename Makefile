@@ -4,6 +4,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+# numba's on-disk cache only notices edits to the file that holds a kernel, not to the
+# modules it inlines; keying the cache folder on all package sources makes any edit
+# recompile instead of silently running a stale kernel.
+NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba/$(shell cat $$(find skyshare -name '*.py' | sort) | cksum | cut -d' ' -f1)
+export NUMBA_CACHE_DIR
 
 .PHONY: venv demo test lint typecheck pytest system-deps bench clean help
 
@@ -45,5 +50,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_end_to_end.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -21,8 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from skyshare.badinput import BadInput
 from skyshare.decode.modes import ModeSDecoder
+from skyshare.decode.sbs import SbsDecoder
 from skyshare.model import FrameFlag, format_icao24, frame_hex
+from skyshare.sources.avr import AvrFramer
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client
 
@@ -139,6 +142,19 @@ def test_skyshare_decodes_what_dump1090_demodulates(
     beast_frames = sorted(h for h in frame_hex(frames) if len(h) > 4)
     assert len(avr_frames) > 150  # dump1090 forwards 198 of the capture's messages
     assert beast_frames == avr_frames
+    # ... and skyshare's AVR and SBS codecs read dump1090's own output of those ports
+    avr_bad, sbs_bad = BadInput(sensor="avr"), BadInput(sensor="sbs")
+    ours_avr = AvrFramer(0, avr_bad).feed(bytes(avr.data), 0.0)
+    assert sorted(frame_hex(ours_avr)) == avr_frames and avr_bad.total == 0
+    sbs_reports = SbsDecoder(0, sbs_bad).decode(bytes(sbs.data), 0.0)
+    sbs_text = [ln.split(",") for ln in sbs.lines()]
+    assert len(sbs_reports) == sum(1 for f in sbs_text if f[0] == "MSG") > 0
+    assert sbs_bad.total == 0, sbs_bad.counts
+    text_pos = sorted((float(f[14]), float(f[15])) for f in sbs_text
+                      if f[0] == "MSG" and len(f) > 15 and f[14] and f[15])
+    has = np.isfinite(sbs_reports["lat"])
+    assert sorted(zip(sbs_reports["lat"][has].tolist(), sbs_reports["lon"][has].tolist(),
+                      strict=True)) == text_pos
 
     # skyshare's decode of those frames agrees with dump1090's own decode (SBS).  The
     # capture was fed faster than real time, so arrival times say nothing; date each
