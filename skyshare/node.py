@@ -115,7 +115,6 @@ class Node:
         self._stats = PipelineStats()
         self._latency = LatencyWindow()
         self._pending: list[SourceOutput] = []
-        self._live = np.array([s.mode != "file" for s in config.sensors] + [False], bool)
         self.http_port = config.http_port
         self.ready = asyncio.Event()
 
@@ -151,9 +150,14 @@ class Node:
         """Called by readers with what a sensor delivered; cheap, never blocks."""
         self._pending.append(output)
 
-    def step(self, now: float | None = None) -> int:
-        """Decode and fuse everything pending, then publish the picture (worker thread)."""
+    def take_pending(self) -> list[SourceOutput]:
+        """What the readers delivered since the last call (on the event loop thread, the
+        one ``emit`` runs on, so no delivery can slip between read and reset)."""
         outputs, self._pending = self._pending, []
+        return outputs
+
+    def step(self, outputs: list[SourceOutput], now: float | None = None) -> int:
+        """Decode and fuse ``outputs``, then publish the picture (worker thread)."""
         updates = self.pipeline.process(outputs)
         now = time.time() if now is None else now
         self.pipeline.tracker.expire(now)
@@ -168,8 +172,7 @@ class Node:
         return len(updates)
 
     def _record_latency(self, outputs: list[SourceOutput], published: float) -> None:
-        times = [o.frames["time"][self._live[np.minimum(o.frames["sensor"], len(self._live) - 1)]]
-                 for o in outputs if len(o.frames)]
+        times = [o.frames["time"] for o in outputs if len(o.frames)]
         times += [o.reports["time"] for o in outputs if len(o.reports)]
         if times:
             self._latency.add(published, published - np.concatenate(times))
@@ -180,7 +183,7 @@ class Node:
         while not stop.is_set():
             started = time.monotonic()
             try:
-                await asyncio.to_thread(self.step)
+                await asyncio.to_thread(self.step, self.take_pending())
             except Exception:  # a bug in a stage must not take the node down
                 log.exception("pipeline step failed; the batch was dropped")
             elapsed = time.monotonic() - started
