@@ -140,6 +140,16 @@ class Node:
         return self.config.picture_interval_s
 
     @property
+    def reference(self) -> tuple[float, float] | None:
+        """The node's position: its configured reference, else its first placed sensor."""
+        if self.config.reference is not None:
+            return self.config.reference
+        for s in self.config.sensors:
+            if s.lat is not None and s.lon is not None:
+                return s.lat, s.lon
+        return None
+
+    @property
     def url(self) -> str:
         host = self.config.http_host
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host

@@ -4,6 +4,7 @@ Routes
 ------
 ``GET /api/picture[?bbox=s,w,n,e][&format=rows|columns]``  current confirmed tracks
 ``GET /data/aircraft.json``     the same, as dump1090/readsb/tar1090 JSON
+``GET /data/receiver.json``     what tar1090 reads first (poll interval, position)
 ``GET /api/sensors``            per-sensor state, rates and bad-input counts
 ``GET /api/status``             node counters and pipeline latency
 ``GET /metrics``                Prometheus text exposition
@@ -29,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from skyshare import __version__
 from skyshare.picture import BBox, Picture
 from skyshare.sources.base import SensorStatus
 from skyshare.web import views
@@ -61,6 +63,8 @@ class NodeState(Protocol):
     def stats(self) -> PipelineStats: ...
     @property
     def stream_interval_s(self) -> float: ...
+    @property
+    def reference(self) -> tuple[float, float] | None: ...
 
 
 def create_app(node: NodeState) -> Starlette:
@@ -92,6 +96,11 @@ def create_app(node: NodeState) -> Starlette:
     async def aircraft(request: Request) -> Response:
         doc = views.aircraft_json(node.picture.tracks, time.time(), node.stats.frames)
         return JSONResponse(doc)
+
+    async def receiver(request: Request) -> Response:
+        # tar1090 reads this first: how often to poll aircraft.json, and where we are
+        return JSONResponse(views.receiver_json(__version__, node.stream_interval_s,
+                                                node.reference))
 
     async def sensors(request: Request) -> Response:
         now = time.time()
@@ -140,6 +149,7 @@ def create_app(node: NodeState) -> Starlette:
         Route("/", index),
         Route("/api/picture", picture),
         Route("/data/aircraft.json", aircraft),
+        Route("/data/receiver.json", receiver),
         Route("/api/sensors", sensors),
         Route("/api/status", status),
         Route("/metrics", metrics),

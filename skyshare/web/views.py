@@ -148,3 +148,14 @@ def aircraft_json(tracks: TrackBatch, now: float, messages: int) -> dict[str, An
     }
     aircraft = [{k: v for k, v in row.items() if v is not None} for row in rows(columns)]
     return {"now": round(now, 1), "messages": messages, "aircraft": aircraft}
+
+
+def receiver_json(version: str, refresh_s: float,
+                  position: tuple[float, float] | None) -> dict[str, Any]:
+    """The ``data/receiver.json`` of dump1090/readsb: tar1090 reads it before polling
+    ``aircraft.json`` every ``refresh`` ms; ``history`` 0 says there are no history files."""
+    doc: dict[str, Any] = {"version": f"skyshare {version}",
+                           "refresh": round(refresh_s * 1000), "history": 0}
+    if position is not None:
+        doc["lat"], doc["lon"] = round(position[0], 4), round(position[1], 4)
+    return doc

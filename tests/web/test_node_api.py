@@ -145,6 +145,12 @@ def test_aircraft_json_is_readsb_shaped(running: Running) -> None:
     assert {"gs", "track", "flight", "squawk", "seen_pos", "messages"} <= set(a)
 
 
+def test_receiver_json_for_tar1090(running: Running) -> None:
+    doc = httpx.get(f"{running.base}/data/receiver.json").json()
+    assert doc["refresh"] == 300 and doc["history"] == 0  # picture_interval_s=0.3
+    assert doc["version"].startswith("skyshare")
+
+
 def test_sensors_show_rates_and_the_garbage_feed(running: Running) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
