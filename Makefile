@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-dev
 NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba/$(shell cat $$(find skyshare -name '*.py' | sort) | cksum | cut -d' ' -f1)
 export NUMBA_CACHE_DIR
 
-.PHONY: venv demo test lint typecheck pytest system-deps bench clean help
+.PHONY: venv demo test lint typecheck pytest system-deps web-assets bench clean help
 
 help:
 	@echo "make demo   - install and start a demo node on synthetic traffic (prints its URL)"
@@ -26,11 +26,27 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) web-assets
 	$(BIN)/skyshare demo
 
 system-deps:
 	@scripts/install-system-deps.sh
+
+# The live map's browser libraries: npm installs the versions pinned in package-lock.json,
+# then skyshare.web.assets copies the files the page loads into skyshare/web/static/vendor
+# (no bundler).  Without npm the map page shows "map library not installed: run make".
+VENDOR_STAMP := skyshare/web/static/vendor/.installed
+web-assets: $(VENDOR_STAMP)
+
+$(VENDOR_STAMP): package.json $(wildcard package-lock.json) skyshare/web/assets.py | $(STAMP)
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "note: npm not found; the live map needs it (apt-get install npm), the API does not" >&2; \
+	else \
+	  { if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
+	    else npm install --no-audit --no-fund --loglevel=error; fi; } \
+	  && $(BIN)/python -m skyshare.web.assets && touch $@ \
+	  || echo "warning: could not install the map's npm packages; the map page will say so" >&2; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check skyshare tests bench
@@ -38,7 +54,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) system-deps
+pytest: $(STAMP) system-deps web-assets
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
@@ -50,5 +66,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_end_to_end.py
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules skyshare/web/static/vendor .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

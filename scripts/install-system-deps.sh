@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# System packages the tests use as real peers. Installs them when we are root and
-# they are missing; otherwise says what to run. Tests that need a missing peer skip
+# System packages the tests use as real peers (dump1090, chromium). Installs them when
+# we are root and they are missing; otherwise says what to run. Tests that need a missing peer skip
 # with the reason, so a developer without root still gets a useful run.
 set -u
 want=()
 command -v dump1090-mutability >/dev/null 2>&1 || want+=(dump1090-mutability)
+# the live map's browser test drives Debian's chromium with Playwright (never a
+# downloaded browser: `playwright install` is not used)
+[ -x /usr/bin/chromium ] || want+=(chromium)
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "note: not root; to run the interop tests install: sudo apt-get install -y ${want[*]}" >&2
@@ -14,7 +17,7 @@ echo "installing system packages for the tests: ${want[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null || echo "warning: apt-get update failed" >&2
 apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null \
-  || echo "warning: could not install ${want[*]}; the interop tests will skip" >&2
+  || echo "warning: could not install ${want[*]}; the tests needing them will skip" >&2
 # the Debian package may start a receiver daemon on the default ports; the tests use
 # their own ports, but a daemon spinning without a dongle is noise
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now dump1090-mutability >/dev/null 2>&1 || true; fi

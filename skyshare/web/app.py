@@ -2,6 +2,7 @@
 
 Routes
 ------
+``GET /``                       the live map (``static/index.html``; files under ``/static/``)
 ``GET /api/picture[?bbox=s,w,n,e][&format=rows|columns]``  current confirmed tracks
 ``GET /data/aircraft.json``     the same, as dump1090/readsb/tar1090 JSON
 ``GET /data/receiver.json``     what tar1090 reads first (poll interval, position)
@@ -17,7 +18,6 @@ pipeline's state directly, so a slow client cannot stall fusion.
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import math
 import time
@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -34,6 +34,7 @@ from skyshare import __version__
 from skyshare.picture import BBox, Picture
 from skyshare.sources.base import SensorStatus
 from skyshare.web import views
+from skyshare.web.static_routes import static_routes
 
 
 @dataclass
@@ -142,11 +143,8 @@ def create_app(node: NodeState) -> Starlette:
         finally:
             closed.cancel()
 
-    async def index(request: Request) -> Response:
-        return HTMLResponse(INDEX_HTML.replace("{name}", html.escape(node.name)))
-
     routes = [
-        Route("/", index),
+        *static_routes(node.name),
         Route("/api/picture", picture),
         Route("/data/aircraft.json", aircraft),
         Route("/data/receiver.json", receiver),
@@ -247,39 +245,3 @@ def prometheus_text(node: NodeState, now: float) -> str:
            per_sensor["reconnects"])
     metric("skyshare_bad_input_total", "counter", "Skipped bad input by sensor and kind.", bad)
     return "\n".join(out) + "\n"
-
-
-INDEX_HTML = """\
-<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>skyshare {name}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}
-table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}
-code{background:#f4f4f4;padding:1px 4px}</style></head>
-<body><h1>skyshare node <code>{name}</code></h1>
-<p id="summary">loading&hellip;</p>
-<h2>Sensors</h2><table id="sensors"></table>
-<h2>API</h2><ul>
-<li><a href="/api/picture">/api/picture</a> (add <code>?bbox=south,west,north,east</code>)</li>
-<li><a href="/data/aircraft.json">/data/aircraft.json</a> (tar1090 / readsb format)</li>
-<li><a href="/api/sensors">/api/sensors</a>, <a href="/api/status">/api/status</a>,
-<a href="/metrics">/metrics</a>, WebSocket <code>/api/stream</code></li></ul>
-<script type="module">
-async function refresh() {
-  const st = await (await fetch('/api/status')).json();
-  document.getElementById('summary').textContent =
-    `${st.tracks} tracks, ${st.frames} messages, p99 latency ${st.latency_p99_s ?? '-'} s`;
-  const s = (await (await fetch('/api/sensors')).json()).sensors;
-  const table = document.getElementById('sensors');
-  table.replaceChildren();
-  const head = table.insertRow();
-  for (const h of ['name', 'format', 'address', 'state', 'msg/s'])
-    head.insertCell().textContent = h;
-  for (const x of s) {
-    const row = table.insertRow();
-    for (const v of [x.name, x.format, x.address, x.connected ? 'connected' : 'down', x.rate])
-      row.insertCell().textContent = v;
-  }
-}
-refresh(); setInterval(refresh, 2000);
-</script></body></html>
-"""

@@ -1,0 +1,54 @@
+// Every setting of the live map, in one place (tar1090's "defaults file" habit).
+// Colours, bands and limits here are data; the modules read them, never hard-code them.
+
+export const SETTINGS = Object.freeze({
+  // first view when the URL has no #map=… and no aircraft are known yet
+  defaultView: { center: [10, 30], zoom: 2 },
+  // on the first snapshot, frame the aircraft unless the URL already chose a view
+  fitFirstSnapshot: true,
+  maxFitZoom: 9,
+
+  basemap: {
+    // offline Natural Earth borders (world-atlas); copied by `make web-assets`
+    topology: '/static/vendor/world-atlas/countries-50m.json',
+    // optional online raster tiles, an XYZ template such as
+    // 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'; the node may override it
+    tileUrl: null,
+    tileAttribution: '',
+    colours: { water: '#0b1a2b', land: '#1c2a38', border: '#4d6378', coast: '#7f98ad' },
+  },
+
+  // altitude bands (ft, barometric): colour of the symbol, legend rows, filter choices.
+  // `below` is the band's exclusive upper bound; the last band has none.
+  altitudeBands: [
+    { label: 'ground', below: 1, colour: '#9e9e9e' },
+    { label: '< 2,000 ft', below: 2000, colour: '#ff7b00' },
+    { label: '2–10,000 ft', below: 10000, colour: '#ffd000' },
+    { label: '10–20,000 ft', below: 20000, colour: '#5fd35f' },
+    { label: '20–30,000 ft', below: 30000, colour: '#29b6f6' },
+    { label: '30–40,000 ft', below: 40000, colour: '#7c6cff' },
+    { label: '≥ 40,000 ft', below: null, colour: '#e040fb' },
+  ],
+  unknownAltitudeColour: '#cfd8dc',
+  emergencyColour: '#ff1744',
+  selectedColour: '#ffffff',
+  // Mode A codes that mean an emergency whatever the emergency field says
+  emergencySquawks: { '7500': 'hijack', '7600': 'radio failure', '7700': 'emergency' },
+
+  // icon drawn at `size` px, scaled from `minScale` at `minZoom` to `scale` at `maxZoom`
+  symbol: { size: 24, scale: 0.8, minScale: 0.5, minZoom: 3, maxZoom: 7 },
+  // above this many aircraft in view, draw dots instead of rotated symbols (speed)
+  maxSymbolsInView: 3000,
+  labels: { maxShown: 250, minZoom: 6, font: '11px system-ui, sans-serif', colour: '#e8eef3' },
+  trail: { points: 12, maxAircraft: 4000, colour: '#90a4ae', width: 1.2, opacity: 0.6 },
+
+  stream: { path: '/api/stream', reconnectMinMs: 500, reconnectMaxMs: 10000 },
+  statusPath: '/api/status',
+  sensorsPath: '/api/sensors',
+  statusPollMs: 2000,
+  sensorsPollMs: 5000,
+  // how often the map's aircraft source is rebuilt from the store
+  redrawMs: 1000,
+
+  units: { distance: 'nm', altitude: 'ft', speed: 'kt' },
+});
