@@ -88,35 +88,31 @@ def _home(key: int, mask: int) -> int:
     return h & mask
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _probe(keys: npt.NDArray[np.uint32], key: int) -> int:
+    """Slot holding ``key``, or the empty slot where it would go (linear probing)."""
+    mask = keys.shape[0] - 1
+    i = _home(key, mask)
+    while keys[i] != key and keys[i] != EMPTY:
+        i = (i + 1) & mask
+    return i
+
+
 @nb.njit(cache=True, nogil=True)
 def find(keys: npt.NDArray[np.uint32], key: int) -> int:
     """Slot of ``key``, or -1."""
-    mask = keys.shape[0] - 1
-    i = _home(key, mask)
-    while True:
-        k = keys[i]
-        if k == key:
-            return i
-        if k == EMPTY:
-            return -1
-        i = (i + 1) & mask
+    i = _probe(keys, key)
+    return i if keys[i] == key else -1
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def find_or_add(table: AircraftTable, key: int) -> int:
     """Slot of ``key``, adding a fresh entry if absent (the caller keeps load < 1)."""
-    keys = table.keys
-    mask = keys.shape[0] - 1
-    i = _home(key, mask)
-    while True:
-        k = keys[i]
-        if k == key:
-            return i
-        if k == EMPTY:
-            keys[i] = key
-            table.used[0] += 1
-            return i
-        i = (i + 1) & mask
+    i = _probe(table.keys, key)
+    if table.keys[i] == EMPTY:
+        table.keys[i] = key
+        table.used[0] += 1
+    return i
 
 
 @nb.njit(cache=True, nogil=True)
