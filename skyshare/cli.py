@@ -188,21 +188,20 @@ def _offline(args: argparse.Namespace, tracks: bool) -> int:
     pipeline = Pipeline([spec], [bad], reference=ref)
     names = [spec.name]
     progress = Progress(path.stat().st_size, label="track" if tracks else "decode")
-    frames = 0
     with TableWriter(args.output) as writer:
         for chunk in iter_file(str(path), args.format, 0, bad, clock_epoch=args.clock_epoch):
             reports = pipeline.decode([chunk.output])
-            frames += len(chunk.output.frames) + len(chunk.output.reports)
             if tracks:
                 updates = pipeline.fuse(reports)
                 if len(updates):
                     writer.write(track_updates_table(updates, names))
             elif len(reports):
                 writer.write(reports_table(reports, names))
-            progress.update(chunk.bytes_done, frames)
-        progress.update(progress.total, frames, final=True)
+            progress.update(chunk.bytes_done, pipeline.frames)
+        progress.update(progress.total, pipeline.frames, final=True)
     kind = "track updates" if tracks else "reports"
-    print(f"{frames:,} frames -> {writer.rows:,} {kind} in {args.output}", file=sys.stderr)
+    print(f"{pipeline.frames:,} frames -> {writer.rows:,} {kind} in {args.output}",
+          file=sys.stderr)
     skipped = ", ".join(f"{k}: {v:,}" for k, v in sorted(bad.counts.items()))
     if skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
