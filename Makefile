@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-dev
 NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba/$(shell cat $$(find skyshare -name '*.py' | sort) | cksum | cut -d' ' -f1)
 export NUMBA_CACHE_DIR
 
-.PHONY: venv demo test lint typecheck pytest system-deps web-assets bench clean help
+.PHONY: venv demo test lint typecheck jstest pytest system-deps map-deps web-assets bench clean help
 
 help:
 	@echo "make demo   - install and start a demo node on synthetic traffic (prints its URL)"
@@ -30,7 +30,10 @@ demo: $(STAMP) web-assets
 	$(BIN)/skyshare demo
 
 system-deps:
-	@scripts/install-system-deps.sh
+	@scripts/install-system-deps.sh test
+
+map-deps:
+	@scripts/install-system-deps.sh map
 
 # The live map's browser libraries: npm installs the versions pinned in package-lock.json,
 # then skyshare.web.assets copies the files the page loads into skyshare/web/static/vendor
@@ -38,7 +41,7 @@ system-deps:
 VENDOR_STAMP := skyshare/web/static/vendor/.installed
 web-assets: $(VENDOR_STAMP)
 
-$(VENDOR_STAMP): package.json $(wildcard package-lock.json) skyshare/web/assets.py | $(STAMP)
+$(VENDOR_STAMP): package.json $(wildcard package-lock.json) skyshare/web/assets.py | $(STAMP) map-deps
 	@if ! command -v npm >/dev/null 2>&1; then \
 	  echo "note: npm not found; the live map needs it (apt-get install npm), the API does not" >&2; \
 	else \
@@ -57,7 +60,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP) system-deps web-assets
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# the map's own modules, unit-tested by Node's built-in runner (no npm packages)
+jstest: map-deps
+	@if command -v node >/dev/null 2>&1; then node --test tests/js/; \
+	else echo "error: node not found; install nodejs (make does so as root)" >&2; exit 1; fi
+
+test: lint typecheck jstest pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

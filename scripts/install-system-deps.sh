@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# System packages the tests use as real peers (dump1090, chromium). Installs them when
-# we are root and they are missing; otherwise says what to run. Tests that need a missing peer skip
-# with the reason, so a developer without root still gets a useful run.
+# System packages skyshare needs from the distribution. Installs them when we are root
+# and they are missing; otherwise says what to run.
+#   install-system-deps.sh map   Node.js and npm, which fetch the live map's libraries
+#   install-system-deps.sh test  the above, plus the real peers the tests use
+#                                (dump1090-mutability, chromium)
+# Tests that need a missing peer skip with the reason, so a developer without root
+# still gets a useful run.
 set -u
 want=()
-command -v dump1090-mutability >/dev/null 2>&1 || want+=(dump1090-mutability)
-# the live map's browser test drives Debian's chromium with Playwright (never a
-# downloaded browser: `playwright install` is not used)
-[ -x /usr/bin/chromium ] || want+=(chromium)
+command -v node >/dev/null 2>&1 || want+=(nodejs)
+command -v npm >/dev/null 2>&1 || want+=(npm)
+if [ "${1:-test}" = test ]; then
+  command -v dump1090-mutability >/dev/null 2>&1 || want+=(dump1090-mutability)
+  # the live map's browser test drives Debian's chromium with Playwright (never a
+  # downloaded browser: `playwright install` is not used)
+  [ -x /usr/bin/chromium ] || want+=(chromium)
+fi
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "note: not root; to run the interop tests install: sudo apt-get install -y ${want[*]}" >&2

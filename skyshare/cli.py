@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from skyshare import __version__
-from skyshare.config import DEFAULT_PORTS, NodeConfig, SyntheticConfig, load_config, parse_hostport
+from skyshare.config import (
+    DEFAULT_PORTS,
+    MapConfig,
+    NodeConfig,
+    SyntheticConfig,
+    check_tile_url,
+    load_config,
+    parse_hostport,
+)
 from skyshare.errors import SkyshareError
 from skyshare.sources.base import SensorSpec
 
@@ -109,6 +117,9 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         changes["synthetic"] = SyntheticConfig(aircraft=args.synthetic)
     if args.name:
         changes["name"] = args.name
+    if args.tile_url:
+        changes["map"] = MapConfig(check_tile_url(args.tile_url, "--tile-url"),
+                                   config.map.attribution)
     return replace(config, **changes)  # type: ignore[arg-type]
 
 
@@ -146,7 +157,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     config = NodeConfig(name="demo", http_host=args.http_host, http_port=args.port,
                         data_dir=Path(args.data_dir),
-                        synthetic=SyntheticConfig(aircraft=args.aircraft, seed=args.seed))
+                        synthetic=SyntheticConfig(aircraft=args.aircraft, seed=args.seed),
+                        map=MapConfig(check_tile_url(args.tile_url, "--tile-url"))
+                        if args.tile_url else MapConfig())
     asyncio.run(_run_node(config))
     return 0
 
@@ -248,6 +261,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+TILE_HELP = ("online raster tiles under the map, an XYZ template such as "
+             "https://tile.openstreetmap.org/{z}/{x}/{y}.png (default: the offline "
+             "basemap only)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="skyshare",
@@ -278,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="node name shown in the API")
     run.add_argument("--synthetic", type=int, metavar="N",
                      help="also feed N synthetic aircraft (for trying things out)")
+    run.add_argument("--tile-url", metavar="URL", help=TILE_HELP)
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="a node fed by synthetic traffic, no receiver needed",
@@ -288,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--http-host", default="127.0.0.1", help="default 127.0.0.1")
     demo.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
     demo.add_argument("--data-dir", default="var/demo", help="default var/demo")
+    demo.add_argument("--tile-url", metavar="URL", help=TILE_HELP)
     demo.set_defaults(func=cmd_demo)
 
     for name, func, what in (("decode", cmd_decode, "one row per decoded frame"),

@@ -16,6 +16,9 @@ Example (``skyshare run node.yaml``)::
         format: beast                 # beast | avr | sbs | jsonl
         connect: 127.0.0.1:30005      # or listen: 30005, or file: recording.beast
         position: [43.60, 1.44, 150]  # lat, lon, altitude in metres
+    map:                              # optional online basemap (default: offline only)
+      tile_url: https://tile.openstreetmap.org/{z}/{x}/{y}.png
+      attribution: © OpenStreetMap contributors
     tracker:
       confirm_messages: 2
       coast_after_s: 15
@@ -49,6 +52,26 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True)
+class MapConfig:
+    """The live map's optional online basemap (the offline one needs nothing)."""
+
+    tile_url: str | None = None  # XYZ raster template: https://…/{z}/{x}/{y}.png
+    attribution: str = ""  # shown on the map when tiles are used (their licence asks it)
+
+
+def check_tile_url(url: str, where: str) -> str:
+    """``url`` if it is an http(s) XYZ template with {z}, {x} and {y}."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"tile URL {url!r} must start with http:// or https://", where=where)
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        raise ConfigError(f"tile URL {url!r} lacks {', '.join(missing)}; expected an XYZ "
+                          "template such as https://tile.example.org/{z}/{x}/{y}.png",
+                          where=where)
+    return url
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     name: str = "skyshare"
     http_host: str = "127.0.0.1"
@@ -58,6 +81,7 @@ class NodeConfig:
     sensors: tuple[SensorSpec, ...] = ()
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     synthetic: SyntheticConfig | None = None
+    map: MapConfig = field(default_factory=MapConfig)
     pipeline_interval_s: float = 0.05  # how often queued frames are decoded and fused
     picture_interval_s: float = 1.0  # how often the picture and its change stream refresh
 
@@ -135,7 +159,7 @@ def _tracker_from_mapping(raw: dict[str, Any], source: str) -> TrackerConfig:
 
 def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
     """Validate a parsed YAML document into a :class:`NodeConfig`."""
-    known = {"node", "sensors", "tracker", "synthetic"}
+    known = {"node", "sensors", "tracker", "synthetic", "map"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}; expected {sorted(known)}",
@@ -179,7 +203,21 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
             seed=int(syn.get("seed", 1)),
             region=tuple(float(v) for v in region) if region else None,  # type: ignore[arg-type]
         )
+    if raw.get("map") is not None:
+        kwargs["map"] = _map_from_mapping(raw["map"], f"{source}: map")
     return NodeConfig(**kwargs)
+
+
+def _map_from_mapping(raw: Any, where: str) -> MapConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError("'map' must be a mapping", where=where)
+    unknown = set(raw) - {"tile_url", "attribution"}
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}; expected ['attribution', "
+                          "'tile_url']", where=where)
+    url = raw.get("tile_url")
+    return MapConfig(tile_url=check_tile_url(str(url), f"{where}.tile_url") if url else None,
+                     attribution=str(raw.get("attribution") or ""))
 
 
 def check_unique_names(sensors: list[SensorSpec], source: str) -> None:

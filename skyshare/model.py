@@ -14,7 +14,7 @@ values use the sentinels below.
 from __future__ import annotations
 
 from enum import IntEnum, IntFlag
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -257,6 +257,17 @@ def format_category(category: npt.NDArray[np.uint8]) -> npt.NDArray[np.str_]:
 
 def sensor_lists(mask: npt.NDArray[np.uint64], names: list[str]) -> list[list[str]]:
     """Bitmasks of contributing sensors (bit i = sensor i) as lists of sensor names."""
-    bits = ((mask[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)).astype(bool)
-    table = np.array(names[:64] + [f"sensor-{i}" for i in range(len(names), 64)], dtype=object)
+    return _bit_lists(mask, names[:64] + [f"sensor-{i}" for i in range(len(names), 64)])
+
+
+def source_lists(mask: npt.NDArray[np.uint8]) -> list[list[str]]:
+    """Bitmasks of contributing source kinds (bit k = SourceKind k) as lists of names."""
+    return _bit_lists(mask, [k.name.lower() for k in SourceKind])
+
+
+def _bit_lists(mask: npt.NDArray[np.unsignedinteger[Any]], names: list[str]) -> list[list[str]]:
+    width = len(names)
+    one = mask.dtype.type(1)
+    bits = ((mask[:, None] >> np.arange(width, dtype=mask.dtype)) & one).astype(bool)
+    table = np.array(names, dtype=object)
     return [table[row].tolist() for row in bits]

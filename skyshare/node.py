@@ -217,7 +217,8 @@ class Node:
             tasks.append(asyncio.create_task(self._run_sensor(spec, status, stop),
                                              name=f"sensor:{spec.name}"))
         server = _EmbeddedServer(uvicorn.Config(
-            create_app(self), host=self.config.http_host, port=self.config.http_port,
+            create_app(self, self.config.map), host=self.config.http_host,
+            port=self.config.http_port,
             log_level="warning", lifespan="off", ws="websockets-sansio"))
         serve = asyncio.create_task(server.serve(sockets=[http_socket]), name="http")
         while not server.started and not serve.done():

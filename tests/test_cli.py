@@ -96,6 +96,8 @@ def test_errors_are_one_line_with_what_to_do(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--format" in proc.stderr
     proc = skyshare("run", "--beast-connect", "localhost:notaport")
     assert proc.returncode == 2 and "expected HOST:PORT" in proc.stderr
+    proc = skyshare("demo", "--tile-url", "https://tiles.example.org/{z}/{x}.png")
+    assert proc.returncode == 2 and "--tile-url" in proc.stderr and "lacks {y}" in proc.stderr
 
 
 def test_busy_http_port_is_a_clear_error() -> None:

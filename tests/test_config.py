@@ -34,6 +34,7 @@ sensors:
   - {name: push, format: beast, listen: 31005}
   - {name: base, format: sbs, connect: 30003}
 tracker: {confirm_messages: 3, coast_after_s: 20}
+map: {tile_url: "https://tiles.example.org/{z}/{x}/{y}.png", attribution: "© Example"}
 """)
     cfg = load_config(path)
     assert cfg.name == "toulouse"
@@ -46,6 +47,14 @@ tracker: {confirm_messages: 3, coast_after_s: 20}
     assert (base.format, base.port) == ("sbs", 30003)
     assert cfg.tracker.confirm_messages == 3
     assert cfg.tracker.coast_after_s == 20.0
+    assert cfg.map.tile_url == "https://tiles.example.org/{z}/{x}/{y}.png"
+    assert cfg.map.attribution == "© Example"
+    assert load_config(_write(tmp_path, "other.yaml", "node: {name: x}")).map.tile_url is None
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    (folder / name).write_text(text)
+    return folder / name
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -58,6 +67,9 @@ tracker: {confirm_messages: 3, coast_after_s: 20}
     ("tracker: {confirm_mesages: 3}", "unknown keys"),
     ("tracker: {confirm_messages: 1}", "confirm_messages"),
     ("nodes: {}", "unknown sections"),
+    ("map: {tile_url: 'tiles/{z}/{x}/{y}.png'}", "must start with http"),
+    ("map: {tile_url: 'https://t.example/{z}/{x}.png'}", "lacks {y}"),
+    ("map: {tiles: x}", "unknown keys"),
     ("node: [1, 2", "not valid YAML"),
 ])
 def test_config_errors_name_the_file_and_the_problem(tmp_path: Path, text: str,

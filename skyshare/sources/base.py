@@ -88,6 +88,9 @@ class SensorStatus:
     format: str
     mode: str
     address: str
+    lat: float | None = None  # where the sensor is, when configured
+    lon: float | None = None
+    alt_m: float | None = None
     connected: bool = False
     connections: int = 0
     reconnects: int = 0
@@ -102,7 +105,8 @@ class SensorStatus:
     @classmethod
     def for_spec(cls, spec: SensorSpec, bad: BadInput | None = None) -> SensorStatus:
         return cls(name=spec.name, index=spec.index, format=spec.format, mode=spec.mode,
-                   address=spec.address, bad=bad if bad is not None else BadInput(spec.name))
+                   address=spec.address, lat=spec.lat, lon=spec.lon, alt_m=spec.alt_m,
+                   bad=bad if bad is not None else BadInput(spec.name))
 
     def record(self, messages: int, now: float) -> None:
         """``messages`` received at ``now`` (UNIX s)."""

@@ -9,7 +9,8 @@ Routes
 ``GET /api/sensors``            per-sensor state, rates and bad-input counts
 ``GET /api/status``             node counters and pipeline latency
 ``GET /metrics``                Prometheus text exposition
-``WS  /api/stream``             a full snapshot, then compact deltas
+``WS  /api/stream[?format=binary]``  a full snapshot, then compact deltas (JSON
+                                columns, or packed binary columns: :mod:`.wire`)
 
 The app reads the node through :class:`NodeState` only; it never touches the
 pipeline's state directly, so a slow client cannot stall fusion.
@@ -31,9 +32,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skyshare import __version__
+from skyshare.config import MapConfig
 from skyshare.picture import BBox, Picture
 from skyshare.sources.base import SensorStatus
-from skyshare.web import views
+from skyshare.web import views, wire
 from skyshare.web.static_routes import static_routes
 
 
@@ -68,8 +70,8 @@ class NodeState(Protocol):
     def reference(self) -> tuple[float, float] | None: ...
 
 
-def create_app(node: NodeState) -> Starlette:
-    """The ASGI application serving ``node``."""
+def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
+    """The ASGI application serving ``node`` (``tiles``: the map's online basemap)."""
 
     def sensor_names() -> list[str]:
         return [s.name for s in node.statuses]
@@ -126,6 +128,10 @@ def create_app(node: NodeState) -> Starlette:
                                  media_type="text/plain; version=0.0.4")
 
     async def stream(ws: WebSocket) -> None:
+        fmt = ws.query_params.get("format", "json")
+        if fmt not in ("json", "binary"):
+            await ws.close(code=1008, reason="format must be json or binary")
+            return
         await ws.accept()
         # the client sends nothing we need, but reading is how a close is noticed;
         # without it the handler would outlive its client and hold up shutdown
@@ -136,7 +142,10 @@ def create_app(node: NodeState) -> Starlette:
                 delta = node.picture.delta_since(version)
                 if delta.version != version:
                     version = delta.version
-                    await ws.send_text(json.dumps(delta_json(delta, sensor_names())))
+                    if fmt == "binary":
+                        await ws.send_bytes(wire.encode_delta(delta, time.time(), sensor_names()))
+                    else:
+                        await ws.send_text(json.dumps(delta_json(delta, sensor_names())))
                 await asyncio.wait({closed}, timeout=node.stream_interval_s)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
@@ -144,7 +153,7 @@ def create_app(node: NodeState) -> Starlette:
             closed.cancel()
 
     routes = [
-        *static_routes(node.name),
+        *static_routes(node.name, tiles),
         Route("/api/picture", picture),
         Route("/data/aircraft.json", aircraft),
         Route("/data/receiver.json", receiver),
@@ -173,6 +182,9 @@ def sensor_json(s: SensorStatus, now: float) -> dict[str, Any]:
         "format": s.format,
         "mode": s.mode,
         "address": s.address,
+        "lat": s.lat,
+        "lon": s.lon,
+        "alt_m": s.alt_m,
         "connected": s.connected,
         "connections": s.connections,
         "reconnects": s.reconnects,

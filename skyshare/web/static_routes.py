@@ -15,28 +15,35 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from skyshare.config import MapConfig
 from skyshare.web.assets import STATIC_DIR
 
 TITLE = "<title>skyshare</title>"
-TILE_META = '<meta name="skyshare-tile-url" content="">'
 
 
-def index_html(template: str, node_name: str, tile_url: str | None) -> str:
+
+def _meta(name: str, content: str) -> str:
+    return f'<meta name="{name}" content="{html.escape(content, quote=True)}">'
+
+
+def index_html(template: str, node_name: str, tiles: MapConfig) -> str:
     """``index.html`` with the node name in the title and the tile URL in its meta."""
     page = template.replace(TITLE, f"<title>skyshare {html.escape(node_name)}</title>", 1)
-    if tile_url:
-        page = page.replace(TILE_META, f'<meta name="skyshare-tile-url" '
-                            f'content="{html.escape(tile_url, quote=True)}">', 1)
+    if tiles.tile_url:
+        for name, value in (("skyshare-tile-url", tiles.tile_url),
+                            ("skyshare-tile-attribution", tiles.attribution)):
+            page = page.replace(_meta(name, ""), _meta(name, value), 1)
     return page
 
 
-def static_routes(node_name: str, tile_url: str | None = None,
+def static_routes(node_name: str, tiles: MapConfig | None = None,
                   static_dir: Path = STATIC_DIR) -> list[BaseRoute]:
     """``GET /`` and ``/static/…`` for a node called ``node_name``."""
+    tiles = tiles or MapConfig()
 
     async def index(request: Request) -> Response:
         template = (static_dir / "index.html").read_text(encoding="utf-8")
-        return HTMLResponse(index_html(template, node_name, tile_url),
+        return HTMLResponse(index_html(template, node_name, tiles),
                             headers={"Cache-Control": "no-cache"})
 
     return [

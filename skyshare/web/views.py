@@ -20,6 +20,7 @@ from skyshare.model import (
     format_icao24,
     format_squawk,
     sensor_lists,
+    source_lists,
 )
 
 # tar1090/readsb spellings of the emergency states
@@ -100,6 +101,7 @@ def track_columns(tracks: TrackBatch, now: float, sensor_names: list[str]) -> di
         "seen_pos": floats(now - tracks["last_pos"], 1),
         "messages": tracks["messages"].tolist(),
         "sensors": sensor_lists(tracks["sensors"], sensor_names),
+        "sources": source_lists(tracks["sources"]),
     }
 
 

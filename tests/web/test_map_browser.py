@@ -11,18 +11,23 @@ through the page's own controls (search box, legend, map clicks) and its status 
 from __future__ import annotations
 
 import asyncio
+import io
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 import pytest
 
-from skyshare.config import NodeConfig
+from skyshare.config import MapConfig, NodeConfig
 from skyshare.node import Node, free_port
 from skyshare.sources.base import SensorSpec
 from skyshare.synth.feed import SyntheticFeed, serve_beast
@@ -36,6 +41,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  # WebGL on the CPU: recent chromium no longer falls back to it by itself
                  "--enable-unsafe-swiftshader"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+def _blank_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), (40, 60, 80)).save(out, format="PNG")
+    return out.getvalue()
+
+
+BLANK_TILE = _blank_png()
 
 if not CHROMIUM.exists():
     pytest.skip("no /usr/bin/chromium (make test installs Debian's chromium as root)",
@@ -54,6 +69,34 @@ class Served:
     errors: list[str] = field(default_factory=list)  # uncaught script errors and warnings
 
 
+SENSOR_AT = (48.0, 10.0)  # lat, lon of the test receiver, drawn by the sensor layer
+
+
+@contextmanager
+def node_in_thread(node: Node, *others: Callable[[asyncio.Event], Awaitable[None]]
+                   ) -> Iterator[str]:
+    """``node`` (and ``others``, e.g. a feed) running in a thread; yields its base URL."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        await asyncio.gather(node.run(stop), *(other(stop) for other in others))
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120  # the first run compiles the numba kernels
+    while not node.ready.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert node.ready.is_set(), "node did not start"
+    try:
+        yield f"http://127.0.0.1:{node.http_port}"
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "node did not stop"
+        loop.close()
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     traffic = Traffic(150, seed=7, start_time=time.time())
@@ -62,34 +105,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     node = Node(NodeConfig(
         name="map-node", http_port=0, data_dir=Path(tmp_path_factory.mktemp("node")),
         sensors=(SensorSpec(name="rx", index=0, format="beast", mode="connect",
-                            port=beast_port),),
+                            port=beast_port, lat=SENSOR_AT[0], lon=SENSOR_AT[1]),),
         picture_interval_s=0.5,
     ))
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        await asyncio.gather(serve_beast(SyntheticFeed(traffic), "127.0.0.1", beast_port,
-                                         stop=stop), node.run(stop))
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120  # the first run compiles the numba kernels
-    while not node.ready.is_set() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{node.http_port}"
-    assert httpx.get(f"{base}/static/app.js").status_code == 200, "the node serves no map"
-    # identification (callsigns) comes every ~5 s; the search test needs it
-    while time.monotonic() < deadline:
-        tracks = httpx.get(f"{base}/api/picture").json()["tracks"]
-        if sum(t["callsign"] is not None and t["lat"] is not None for t in tracks) >= 100:
-            break
-        time.sleep(0.3)
-    yield Served(node, base)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "node did not stop"
-    loop.close()
+    feed = partial(serve_beast, SyntheticFeed(traffic), "127.0.0.1", beast_port)
+    with node_in_thread(node, lambda stop: feed(stop=stop)) as base:
+        assert httpx.get(f"{base}/static/app.js").status_code == 200, "the node serves no map"
+        # identification (callsigns) comes every ~5 s; the search test needs it
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            tracks = httpx.get(f"{base}/api/picture").json()["tracks"]
+            if sum(t["callsign"] is not None and t["lat"] is not None for t in tracks) >= 100:
+                break
+            time.sleep(0.3)
+        yield Served(node, base)
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +145,8 @@ def open_page(browser: Any, served: Served, block: str | None = None) -> Any:
     context.route("**/*", only_the_node)
     page = context.new_page()
     page.on("pageerror", lambda exc: served.errors.append(str(exc)))
+    page.on("response", lambda r: served.errors.append(f"HTTP {r.status} {r.url}") if (
+        r.status >= 400 and not block) else None)
     page.on("console", lambda msg: served.errors.append(msg.text) if (
         msg.type in ("error", "warning") and not block
         # the software GL's own performance notes, not the page's
@@ -156,7 +187,11 @@ def test_map_loads_offline_with_the_node_aircraft(page: Any, served: Served) -> 
 
 def test_search_selects_an_aircraft_and_shows_its_details(page: Any, served: Served) -> None:
     tracks = httpx.get(f"{served.base}/api/picture").json()["tracks"]
-    target = next(t for t in tracks if t["callsign"] and t["lat"] is not None)
+
+    def unique(t: dict[str, Any]) -> bool:  # the search matches substrings: "EZY12" ⊂ "EZY123"
+        return sum(t["callsign"] in (o["callsign"] or "") for o in tracks) == 1
+
+    target = next(t for t in tracks if t["callsign"] and t["lat"] is not None and unique(t))
     page.fill("#search", target["callsign"])
     page.wait_for_function("document.getElementById('status').dataset.shownCount === '1'",
                            timeout=5_000)
@@ -212,6 +247,39 @@ def test_altitude_filter_hides_the_other_bands(page: Any) -> None:
                            timeout=5_000)
 
 
+def test_source_filter_hides_what_no_chosen_source_saw(page: Any) -> None:
+    page.wait_for_function("document.getElementById('status').dataset.shownCount >= 100")
+    assert page.locator("#sources input[data-source]").count() == 5
+    page.uncheck("#sources input[data-source='0']")  # ADS-B: every synthetic track
+    page.wait_for_function("document.getElementById('status').dataset.shownCount === '0'",
+                           timeout=5_000)
+    page.check("#sources input[data-source='0']")
+    page.wait_for_function("document.getElementById('status').dataset.shownCount >= 100",
+                           timeout=5_000)
+
+
+def pixels_near_centre(page: Any, radius: int) -> np.ndarray:
+    """RGB pixels of the map within ``radius`` px of its centre, shape (n, 3)."""
+    box = page.locator("#map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    png = page.screenshot(clip={"x": cx - radius, "y": cy - radius,
+                                "width": 2 * radius, "height": 2 * radius})
+    from PIL import Image  # matplotlib's dependency, in the dev extras
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+
+
+def test_sensor_layer_marks_the_receiver(page: Any) -> None:
+    lat, lon = SENSOR_AT
+    page.evaluate(f"window.location.hash = '#map=9/{lat}/{lon}'")
+    page.wait_for_timeout(800)
+    up = np.array([0x4C, 0xAF, 0x50])  # settings.sensors.upColour
+    near = np.abs(pixels_near_centre(page, 8) - up).sum(axis=1) < 40
+    assert near.sum() >= 10, "no sensor marker at the receiver's position"
+    far = np.abs(pixels_near_centre(page, 200) - up).sum(axis=1) < 40
+    assert far.sum() < 400, "the sensor colour is everywhere: not a marker"
+
+
 def test_measure_tool_gives_distance_and_bearing(page: Any) -> None:
     page.click("#measure")
     box = page.locator("#map").bounding_box()
@@ -234,6 +302,37 @@ def test_screenshot_of_the_whole_picture(page: Any, served: Served) -> None:
     page.screenshot(path=str(ARTIFACTS / "map.png"))
     assert (ARTIFACTS / "map.png").stat().st_size > 10_000
     assert served.errors == [] and served.external == []
+
+
+def test_online_tiles_from_the_node_config(browser: Any, tmp_path: Path) -> None:
+    template = "https://tiles.example.org/{z}/{x}/{y}.png"
+    node = Node(NodeConfig(name="tiles", http_port=0, data_dir=tmp_path,
+                           map=MapConfig(tile_url=template, attribution="Example tiles")))
+    requested: list[str] = []
+    with node_in_thread(node) as base:
+        context = browser.new_context(viewport={"width": 800, "height": 600})
+
+        def tiles_only(route: Any) -> None:
+            url = route.request.url
+            if url.startswith("https://tiles.example.org/"):
+                requested.append(url)
+                route.fulfill(status=200, content_type="image/png", body=BLANK_TILE)
+            elif urlsplit(url).hostname == "127.0.0.1":
+                route.continue_()
+            else:
+                route.abort()
+
+        context.route("**/*", tiles_only)
+        page = context.new_page()
+        try:
+            page.goto(base + "/#map=5/48/10")
+            page.wait_for_selector("body[data-map=ready]", timeout=20_000)
+            page.wait_for_function("document.querySelector('.maplibregl-ctrl-attrib')"
+                                   "?.textContent.includes('Example tiles')", timeout=10_000)
+        finally:
+            context.close()
+    assert requested, "the configured tile server was never asked"
+    assert all(re.fullmatch(r"https://tiles\.example\.org/\d+/\d+/\d+\.png", u) for u in requested)
 
 
 def test_without_the_map_library_the_page_says_so(browser: Any, served: Served) -> None:

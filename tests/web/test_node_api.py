@@ -19,7 +19,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+import websockets.exceptions
 import websockets.sync.client
+from wire_reader import read_frame  # tests/web, on sys.path for its tests
 
 from skyshare.config import NodeConfig
 from skyshare.model import format_icao24
@@ -64,7 +66,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     config = NodeConfig(
         name="test-node", http_port=0, data_dir=Path(tmp_path_factory.mktemp("node")),
         sensors=(
-            SensorSpec(name="rx", index=0, format="beast", mode="connect", port=beast_port),
+            SensorSpec(name="rx", index=0, format="beast", mode="connect", port=beast_port,
+                       lat=43.6, lon=1.44, alt_m=150.0),
             SensorSpec(name="junk", index=1, format="beast", mode="connect", port=junk_port),
         ),
         picture_interval_s=0.3,
@@ -117,6 +120,7 @@ def test_picture_matches_the_synthetic_truth(running: Running) -> None:
         errors.append(np.hypot(dlat, dlon))
         assert t["callsign"] == truth.callsign[i].decode().strip()
         assert t["sensors"] == ["rx"]
+        assert t["sources"] == ["adsb"]  # the synthetic feed is all DF17
     assert len(errors) >= 0.9 * len(truth_icao)
     # the picture is predicted to 'now'; a second of latency at 250 m/s is the budget
     assert np.median(errors) < 500, np.median(errors)
@@ -160,6 +164,8 @@ def test_sensors_show_rates_and_the_garbage_feed(running: Running) -> None:
         time.sleep(0.2)
     rx, junk = sensors["rx"], sensors["junk"]
     assert rx["connected"] and rx["rate"] > 100 and not rx["bad_input"]
+    assert (rx["lat"], rx["lon"], rx["alt_m"]) == (43.6, 1.44, 150.0)
+    assert junk["lat"] is None  # no position configured
     assert sum(junk["bad_input"].values()) > 0
     assert junk["reconnects"] >= 1  # dropped as mostly garbage, then reconnected
     status = httpx.get(f"{running.base}/api/status").json()
@@ -191,6 +197,26 @@ def test_websocket_sends_snapshot_then_deltas(running: Running) -> None:
         # deltas are compact: only tracks that changed, not the whole picture each time
         assert 0 < len(second["columns"]["id"]) <= len(ids) + 10
         assert set(second["removed"]) <= ids
+
+
+def test_binary_stream_carries_the_same_picture(running: Running) -> None:
+    url = running.base.replace("http", "ws") + "/api/stream?format=binary"
+    with websockets.sync.client.connect(url, open_timeout=10) as ws:
+        first = read_frame(ws.recv(timeout=10))
+        second = read_frame(ws.recv(timeout=10))
+    assert first["type"] == "snapshot" and second["type"] == "delta"
+    assert second["version"] > first["version"]
+    picture = httpx.get(f"{running.base}/api/picture").json()
+    ids = set(first["columns"]["id"].tolist())
+    # a second or two apart: nearly the same set of tracks
+    assert len(ids & {t["id"] for t in picture["tracks"]}) >= 0.9 * len(ids)
+    assert first["sensors"] == ["rx", "junk"]
+
+
+def test_stream_rejects_an_unknown_format(running: Running) -> None:
+    url = running.base.replace("http", "ws") + "/api/stream?format=xml"
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        websockets.sync.client.connect(url, open_timeout=10)
 
 
 def test_index_page_is_served(running: Running) -> None:

@@ -2,25 +2,28 @@
 // All state lives in `main`'s closure; nothing is put on `window`.
 
 import { SETTINGS } from './settings.js';
-import { bandIndex, emergencyOf, altitude, speed } from './format.js';
-import { makeFilter, matches } from './filters.js';
+import { altitude, rate, speed } from './format.js';
+import { makeFilter, visibleSlots } from './filters.js';
 import { formatHash, parseHash } from './hash.js';
+import {
+  buildSymbols, buildTrails, emergencySquawkSet, isEmergency, mercator, slotsInBounds,
+} from './instances.js';
+import { LabelOverlay } from './labels.js';
+import { AircraftLayer, addBasemap, addOverlayLayers, baseStyle, pick, sensorFeatures } from './map.js';
+import { MeasureTool } from './measure.js';
+import { hidePanel, renderPanel } from './panel.js';
 import { TrackStore } from './store.js';
 import { StreamClient, streamUrl } from './stream.js';
-import { renderPanel, hidePanel } from './panel.js';
-import { buildLegend, renderSensors, renderStatus, showBanner } from './ui.js';
-import { MeasureTool } from './measure.js';
-import {
-  AIRCRAFT_LAYERS, LabelOverlay, addAircraftLayers, addBasemap, aircraftFeature, baseStyle, setDense,
-  setSelected,
-  trailFeature,
-} from './map.js';
+import { buildLegend, buildSourceFilter, renderSensors, renderStatus, showBanner } from './ui.js';
+import { decodeFrame } from './wire.js';
 
 const VENDOR = {
   maplibre: '/static/vendor/maplibre-gl/maplibre-gl.mjs',
   topojson: '/static/vendor/topojson-client/index.js',
 };
 const MISSING_LIBRARY = 'map library not installed: run make';
+const NO_WEBGL2 = 'this browser has no WebGL 2, which the map needs';
+const PICK_RADIUS_PX = 10;
 
 async function loadLibraries() {
   try {
@@ -42,152 +45,168 @@ async function getJson(path) {
 function elements(doc) {
   const $ = (id) => doc.getElementById(id);
   return { banner: $('banner'), map: $('map'), labels: $('labels'), search: $('search'),
-    legend: $('legend'), measure: $('measure'), measureReadout: $('measure-readout'),
-    sensors: $('sensors'), panel: $('panel'), status: $('status'), nodeName: $('node-name') };
+    legend: $('legend'), sources: $('sources'), measure: $('measure'),
+    measureReadout: $('measure-readout'), sensors: $('sensors'), panel: $('panel'),
+    status: $('status'), nodeName: $('node-name') };
 }
 
-// the features, labels and counts of what the filter lets through
-function visibleAircraft(store, state) {
-  const bands = SETTINGS.altitudeBands;
-  const features = [];
-  const labels = [];
-  const shown = [];
-  for (const t of store.tracks.values()) {
-    if (!matches(t, state.filter, bands)) continue;
-    const emergency = emergencyOf(t, SETTINGS.emergencySquawks) !== null;
-    shown.push(t);
-    features.push(aircraftFeature(t, bandIndex(bands, t.alt, t.on_ground), emergency));
-    labels.push({ lon: t.lon, lat: t.lat, always: t.id === state.selected || emergency, track: t });
-  }
-  return { features, labels, shown };
-}
-
-function labelLines({ track: t }) {
-  return [t.callsign ?? t.icao24 ?? '', `${altitude(t.alt, t.on_ground)} ${speed(t.groundspeed)}`];
-}
-
-function trailFeatures(shown, state) {
-  const many = shown.length > SETTINGS.trail.maxAircraft;
-  return shown.filter((t) => t.trail.length > 1 && (!many || t.id === state.selected))
-    .map(trailFeature);
-}
-
-function countInView(map, features) {
+function boundsOf(map) {
   const b = map.getBounds();
-  const [w, s, e, n] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
-  let count = 0;
-  for (const f of features) {
-    const [lon, lat] = f.geometry.coordinates;
-    if (lon >= w && lon <= e && lat >= s && lat <= n) count += 1;
-  }
-  return count;
+  return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
 }
 
-function updateDensity(view, features) {
-  const dense = countInView(view.map, features) > SETTINGS.maxSymbolsInView;
-  if (dense !== view.dense) setDense(view.map, dense);
-  view.dense = dense;
-}
-
-function fitTo(map, tracks) {
+function fitTo(map, store, slots) {
   let [w, s, e, n] = [180, 90, -180, -90];
-  for (const t of tracks) {
-    w = Math.min(w, t.lon); e = Math.max(e, t.lon);
-    s = Math.min(s, t.lat); n = Math.max(n, t.lat);
+  const { lat, lon } = store.columns;
+  for (const k of slots) {
+    w = Math.min(w, lon[k]); e = Math.max(e, lon[k]);
+    s = Math.min(s, lat[k]); n = Math.max(n, lat[k]);
   }
   if (w > e) return;
   map.fitBounds([[w, s], [e, n]], { padding: 40, maxZoom: SETTINGS.maxFitZoom, animate: false });
 }
 
-async function createMap(libs, els, initialView, tileUrl) {
+async function createMap(libs, els, initialView, tiles) {
   const { Map, AttributionControl, NavigationControl, ScaleControl } = libs.maplibregl;
   const view = initialView ?? SETTINGS.defaultView;
-  const map = new Map({ container: els.map, style: baseStyle(SETTINGS, tileUrl),
+  const settings = { ...SETTINGS, basemap: { ...SETTINGS.basemap,
+    tileAttribution: tiles.attribution || SETTINGS.basemap.tileAttribution } };
+  const map = new Map({ container: els.map, style: baseStyle(settings, tiles.url),
     center: view.center, zoom: view.zoom, attributionControl: false,
-    renderWorldCopies: false, fadeDuration: 0 });
+    renderWorldCopies: false, fadeDuration: 0, maxPitch: 0 });
   map.addControl(new NavigationControl({ visualizePitch: false }), 'top-right');
   map.addControl(new ScaleControl({ unit: 'nautical' }), 'bottom-left');
-  if (tileUrl) map.addControl(new AttributionControl({ compact: true }));
+  if (tiles.url) map.addControl(new AttributionControl({ compact: true }));
   await new Promise((resolve) => map.once('load', resolve));
-  addAircraftLayers(map, SETTINGS);
+  addOverlayLayers(map, SETTINGS);
+  const aircraft = new AircraftLayer(SETTINGS);
+  map.addLayer(aircraft);
   try {
-    addBasemap(map, await getJson(SETTINGS.basemap.topology), libs.topojson, SETTINGS, !tileUrl);
+    addBasemap(map, await getJson(SETTINGS.basemap.topology), libs.topojson, SETTINGS, !tiles.url);
   } catch (error) {
-    console.warn('offline basemap missing', error);
+    console.info('offline basemap missing', error);
   }
-  const labels = new LabelOverlay(map, els.labels, SETTINGS, labelLines);
-  return { map, labels, dense: false, features: [] };
+  const labels = new LabelOverlay(map, els.labels, SETTINGS);
+  return { map, aircraft, labels };
+}
+
+function aircraftLabel(store, slot, always) {
+  const { lat, lon } = store.columns;
+  return { lon: lon[slot], lat: lat[slot], always, lines: () => {
+    const t = store.record(slot);
+    return [t.callsign ?? t.icao24 ?? `#${t.id}`,
+      `${altitude(t.alt, t.on_ground)} ${speed(t.groundspeed)}`];
+  } };
+}
+
+function sensorLabels(sensors) {
+  return sensors.filter((s) => Number.isFinite(s.lat) && Number.isFinite(s.lon))
+    .map((s) => ({ lon: s.lon, lat: s.lat, always: true, colour: SETTINGS.sensors.labelColour,
+      lines: () => [s.name, s.connected ? rate(s.rate) : 'down'] }));
 }
 
 async function main() {
   const els = elements(document);
-  const store = new TrackStore(SETTINGS.trail.points);
+  const store = new TrackStore(SETTINGS.trail.points, 1024, SETTINGS.trail.everyS);
+  const squawks = emergencySquawkSet(SETTINGS.emergencySquawks);
   const fromHash = parseHash(window.location.hash);
-  const state = { filter: makeFilter(null, ''), selected: fromHash.selected,
-    connection: 'connecting', rate: null, lastStatus: null, fitted: fromHash.view !== null };
-  let view = null; // {map, labels} once the map is up
+  const state = { filter: makeFilter(null, ''), selectedId: fromHash.selected, visible: [],
+    sensors: [], connection: 'connecting', rate: null, lastStatus: null,
+    fitted: fromHash.view !== null };
+  let view = null; // {map, aircraft, labels} once the map is up
   let measure = null;
 
+  const selectedSlot = () => (state.selectedId === null ? null
+    : store.slot(state.selectedId) ?? null);
   const updateHash = () => {
     if (!view) return;
     const c = view.map.getCenter();
-    const hash = formatHash({ center: [c.lng, c.lat], zoom: view.map.getZoom() }, state.selected);
+    const hash = formatHash({ center: [c.lng, c.lat], zoom: view.map.getZoom() },
+      state.selectedId);
     window.history.replaceState(null, '', hash);
   };
   const updatePanel = () => {
-    const track = state.selected === null ? undefined : store.get(state.selected);
-    if (track) renderPanel(els.panel, track, SETTINGS);
+    const slot = selectedSlot();
+    if (slot !== null) renderPanel(els.panel, store.record(slot), SETTINGS);
     else hidePanel(els.panel);
   };
+  // the WebGL layer's symbols and trails, and the label candidates, for the current view
+  const draw = () => {
+    if (!view) return;
+    const { map } = view;
+    const inView = slotsInBounds(store, state.visible, boundsOf(map));
+    const selected = selectedSlot();
+    const c = map.getCenter();
+    const anchor = mercator(c.lng, c.lat);
+    const style = { bands: SETTINGS.altitudeBands, unknownColour: SETTINGS.unknownAltitudeColour,
+      emergencyColour: SETTINGS.emergencyColour, selectedColour: SETTINGS.selectedColour,
+      emergencySquawks: SETTINGS.emergencySquawks, size: SETTINGS.symbol.size,
+      emergencyScale: SETTINGS.symbol.emergencyScale,
+      dense: inView.length > SETTINGS.maxSymbolsInView };
+    const trailSlots = inView.length <= SETTINGS.trail.maxAircraft ? inView
+      : inView.filter((k) => k === selected);
+    view.aircraft.setData(buildSymbols(store, state.visible, style, selected, anchor),
+      buildTrails(store, trailSlots, anchor), anchor);
+    // label candidates, most important first: the selected aircraft, emergencies,
+    // sensors, then the others when few enough are in view to label them all
+    const first = selected !== null && store.live[selected] ? [selected] : [];
+    const emergencies = inView.filter((k) => k !== selected && isEmergency(store, k, squawks));
+    const everyone = inView.length <= SETTINGS.labels.maxShown
+      && map.getZoom() >= SETTINGS.labels.minZoom;
+    const others = everyone
+      ? inView.filter((k) => k !== selected && !isEmergency(store, k, squawks)) : [];
+    view.labels.setItems([
+      ...[...first, ...emergencies].map((k) => aircraftLabel(store, k, true)),
+      ...sensorLabels(state.sensors),
+      ...others.map((k) => aircraftLabel(store, k, false)),
+    ]);
+  };
+  const redraw = () => {
+    state.visible = visibleSlots(store, state.filter, SETTINGS.altitudeBands);
+    if (view && !state.fitted && state.visible.length && SETTINGS.fitFirstSnapshot) {
+      fitTo(view.map, store, state.visible);
+      state.fitted = true;
+    }
+    draw();
+    if (state.selectedId !== null) updatePanel();
+    renderStatus(els.status, { tracks: store.size, shown: state.visible.length,
+      rate: state.rate, connection: state.connection });
+  };
   const select = (id, centre = false) => {
-    state.selected = id;
-    const track = id === null ? undefined : store.get(id);
-    if (view) {
-      setSelected(view.map, id);
-      if (centre && track && track.lat !== null) view.map.jumpTo({ center: [track.lon, track.lat] });
+    state.selectedId = id;
+    const slot = selectedSlot();
+    if (view && centre && slot !== null) {
+      view.map.jumpTo({ center: [store.columns.lon[slot], store.columns.lat[slot]] });
     }
     updatePanel();
     updateHash();
-    redraw();
-  };
-  const redraw = () => {
-    const { features, labels, shown } = visibleAircraft(store, state);
-    if (view) {
-      view.map.getSource('aircraft').setData({ type: 'FeatureCollection', features });
-      view.features = features;
-      view.map.getSource('trails').setData(
-        { type: 'FeatureCollection', features: trailFeatures(shown, state) });
-      view.labels.setItems(labels);
-      updateDensity(view, features);
-      if (!state.fitted && shown.length && SETTINGS.fitFirstSnapshot) {
-        fitTo(view.map, shown);
-        state.fitted = true;
-      }
-    }
-    renderStatus(els.status, { tracks: store.size, shown: shown.length, rate: state.rate,
-      connection: state.connection });
+    draw();
   };
 
   buildLegend(els.legend, SETTINGS, (bands) => {
-    state.filter = makeFilter(bands, state.filter.query);
+    state.filter = makeFilter(bands, state.filter.query, state.filter.sources);
+    redraw();
+  });
+  buildSourceFilter(els.sources, SETTINGS, (sources) => {
+    state.filter = makeFilter(state.filter.bands, state.filter.query, sources);
     redraw();
   });
   els.search.addEventListener('input', () => {
-    state.filter = makeFilter(state.filter.bands, els.search.value);
+    state.filter = makeFilter(state.filter.bands, els.search.value, state.filter.sources);
     redraw();
   });
   els.search.addEventListener('keydown', (event) => {
     if (event.key !== 'Enter') return;
-    const first = visibleAircraft(store, state).shown[0];
-    if (first) select(first.id, true);
+    const first = state.visible[0];
+    if (first !== undefined) select(store.ids[first], true);
   });
   els.panel.querySelector('[data-role=close]').addEventListener('click', () => select(null));
 
   const client = new StreamClient(streamUrl(window.location, SETTINGS.stream.path), {
+    decode: (data) => decodeFrame(data),
     minDelayMs: SETTINGS.stream.reconnectMinMs, maxDelayMs: SETTINGS.stream.reconnectMaxMs,
-    onMessage: (message) => {
-      store.apply(message);
-      if (state.selected !== null) updatePanel();
+    onMessage: (frame) => {
+      store.apply(frame);
     },
     onState: (connection) => {
       state.connection = connection;
@@ -197,7 +216,7 @@ async function main() {
   client.start();
   window.setInterval(redraw, SETTINGS.redrawMs);
   pollStatus(els, state);
-  pollSensors(els);
+  pollSensors(els, state, () => view);
 
   const libs = await loadLibraries();
   if (!libs) {
@@ -205,9 +224,15 @@ async function main() {
     document.body.dataset.map = 'missing';
     return;
   }
-  const tileUrl = document.querySelector('meta[name=skyshare-tile-url]')?.content
-    || SETTINGS.basemap.tileUrl;
-  view = await createMap(libs, els, fromHash.view, tileUrl);
+  if (!document.createElement('canvas').getContext('webgl2')) {
+    showBanner(els.banner, NO_WEBGL2);
+    document.body.dataset.map = 'missing';
+    return;
+  }
+  const meta = (name) => document.querySelector(`meta[name=${name}]`)?.content;
+  const tiles = { url: meta('skyshare-tile-url') || SETTINGS.basemap.tileUrl,
+    attribution: meta('skyshare-tile-attribution') };
+  view = await createMap(libs, els, fromHash.view, tiles);
   measure = new MeasureTool(view.map, els.measureReadout, SETTINGS.units.distance);
   els.measure.addEventListener('click', () => {
     els.measure.setAttribute('aria-pressed', String(measure.toggle()));
@@ -217,27 +242,32 @@ async function main() {
       measure.add(event.lngLat);
       return;
     }
-    const { x, y } = event.point;
-    const hits = view.map.queryRenderedFeatures([[x - 8, y - 8], [x + 8, y + 8]],
-      { layers: AIRCRAFT_LAYERS });
-    select(hits.length ? hits[0].properties.id : null);
+    const slot = pick(view.map, store, state.visible, [event.point.x, event.point.y],
+      PICK_RADIUS_PX);
+    select(slot === null ? null : store.ids[slot]);
   });
-  view.map.on('mouseenter', AIRCRAFT_LAYERS, () => {
-    view.map.getCanvas().style.cursor = 'pointer';
-  });
-  view.map.on('mouseleave', AIRCRAFT_LAYERS, () => {
-    view.map.getCanvas().style.cursor = measure.active ? 'crosshair' : '';
+  let hover = null;
+  view.map.on('mousemove', (event) => {
+    if (hover !== null) return; // one pick per animation frame at most
+    hover = window.requestAnimationFrame(() => {
+      hover = null;
+      if (measure.active) return;
+      const slot = pick(view.map, store, state.visible, [event.point.x, event.point.y],
+        PICK_RADIUS_PX);
+      view.map.getCanvas().style.cursor = slot === null ? '' : 'pointer';
+    });
   });
   view.map.on('moveend', () => {
     updateHash();
-    updateDensity(view, view.features);
+    draw();
   });
   window.addEventListener('hashchange', () => {
     const h = parseHash(window.location.hash);
     if (h.view) view.map.jumpTo(h.view);
-    if (h.selected !== state.selected) select(h.selected);
+    if (h.selected !== state.selectedId) select(h.selected);
   });
-  select(state.selected);
+  redraw();
+  select(state.selectedId);
   document.body.dataset.map = 'ready';
 }
 
@@ -258,13 +288,15 @@ async function pollStatus(els, state) {
   window.setTimeout(() => pollStatus(els, state), SETTINGS.statusPollMs);
 }
 
-async function pollSensors(els) {
+async function pollSensors(els, state, currentView) {
   try {
-    renderSensors(els.sensors, (await getJson(SETTINGS.sensorsPath)).sensors);
+    state.sensors = (await getJson(SETTINGS.sensorsPath)).sensors;
   } catch (error) {
-    els.sensors.replaceChildren();
+    state.sensors = [];
   }
-  window.setTimeout(() => pollSensors(els), SETTINGS.sensorsPollMs);
+  renderSensors(els.sensors, state.sensors);
+  currentView()?.map.getSource('sensors').setData(sensorFeatures(state.sensors));
+  window.setTimeout(() => pollSensors(els, state, currentView), SETTINGS.sensorsPollMs);
 }
 
 main();

@@ -3,13 +3,15 @@
 export function parseHash(hash) {
   const out = { view: null, selected: null };
   const params = new URLSearchParams(hash.replace(/^#/, ''));
-  const map = (params.get('map') ?? '').split('/').map(Number);
+  const parts = (params.get('map') ?? '').split('/');
+  const map = parts.map((p) => (p.trim() === '' ? NaN : Number(p)));
   if (map.length === 3 && map.every(Number.isFinite)
       && Math.abs(map[1]) <= 90 && Math.abs(map[2]) <= 180) {
     out.view = { zoom: map[0], center: [map[2], map[1]] };
   }
-  const sel = Number(params.get('sel'));
-  if (params.has('sel') && Number.isInteger(sel)) out.selected = sel;
+  // track ids are u32, written in decimal
+  const sel = params.get('sel') ?? '';
+  if (/^\d{1,10}$/.test(sel) && Number(sel) <= 0xffffffff) out.selected = Number(sel);
   return out;
 }
 

@@ -1,10 +1,10 @@
-// The MapLibre map: offline basemap, aircraft symbols, trails, halos and the label overlay.
-// Everything the map shows comes from arguments; nothing here fetches or keeps app state.
+// The MapLibre map: offline basemap, the WebGL aircraft layer (symbols, halos, trails),
+// sensor positions and the measuring line. Everything the map shows comes from
+// arguments; nothing here fetches or keeps app state.
+
+import { rgb } from './instances.js';
 
 const EMPTY = Object.freeze({ type: 'FeatureCollection', features: [] });
-
-// the layers a click on an aircraft can hit
-export const AIRCRAFT_LAYERS = ['aircraft', 'aircraft-dots', 'aircraft-emergency'];
 
 // an aircraft silhouette pointing north, `size` px square, as MapLibre image data
 export function aircraftImage(colour, size, outline = '#0b1a2b') {
@@ -98,7 +98,7 @@ export function addBasemap(map, topology, topojson, settings, withLand) {
   const land = { ...countryShapes, features: countryShapes.features.map(unwrapFeature) };
   const borders = splitLines(topojson.mesh(topology, countries, (a, b) => a !== b));
   const coast = splitLines(topojson.mesh(topology, countries, (a, b) => a === b));
-  const before = map.getLayer('trails') ? 'trails' : undefined;
+  const before = map.getLayer('sensors') ? 'sensors' : undefined;
   map.addSource('land', { type: 'geojson', data: land });
   map.addSource('borders', { type: 'geojson', data: borders });
   map.addSource('coast', { type: 'geojson', data: coast });
@@ -112,54 +112,14 @@ export function addBasemap(map, topology, topojson, settings, withLand) {
     paint: { 'line-color': c.border, 'line-width': 0.6, 'line-dasharray': [3, 2] } }, before);
 }
 
-export function addAircraftLayers(map, settings) {
-  const { symbol, trail } = settings;
-  settings.altitudeBands.forEach((band, i) => {
-    map.addImage(`ac-${i}`, aircraftImage(band.colour, symbol.size));
-  });
-  map.addImage('ac--1', aircraftImage(settings.unknownAltitudeColour, symbol.size));
-  map.addImage('ac-emergency', aircraftImage(settings.emergencyColour, symbol.size, '#ffffff'));
-  map.addSource('trails', { type: 'geojson', data: EMPTY });
-  map.addSource('aircraft', { type: 'geojson', data: EMPTY });
+// the map's own GeoJSON layers: measuring line and sensor positions
+export function addOverlayLayers(map, settings) {
   map.addSource('measure', { type: 'geojson', data: EMPTY });
-  map.addLayer({ id: 'trails', type: 'line', source: 'trails',
-    paint: { 'line-color': trail.colour, 'line-width': trail.width, 'line-opacity': trail.opacity } });
-  map.addLayer({ id: 'emergency-halo', type: 'circle', source: 'aircraft',
-    filter: ['==', ['get', 'emg'], true],
-    paint: { 'circle-radius': 16, 'circle-color': settings.emergencyColour,
-      'circle-opacity': 0.3, 'circle-stroke-color': settings.emergencyColour,
-      'circle-stroke-width': 2 } });
-  map.addLayer({ id: 'selected-halo', type: 'circle', source: 'aircraft',
-    filter: ['==', ['get', 'id'], -1],
-    paint: { 'circle-radius': 15, 'circle-opacity': 0, 'circle-stroke-width': 2,
-      'circle-stroke-color': settings.selectedColour } });
-  // dots coloured by altitude where too many aircraft are in view for symbols: MapLibre
-  // re-places every symbol over several frames after each change, which costs frames
-  // in the thousands; circles are drawn as they are (see setDense)
-  const bandColours = settings.altitudeBands.flatMap((band, i) => [i, band.colour]);
-  map.addLayer({ id: 'aircraft-dots', type: 'circle', source: 'aircraft',
-    filter: ['==', ['get', 'emg'], false],
-    layout: { visibility: 'none' },
-    paint: { 'circle-color': ['match', ['get', 'band'], ...bandColours,
-      settings.unknownAltitudeColour],
-    'circle-radius': ['interpolate', ['linear'], ['zoom'], 2, 1.5, 8, 4] } });
-  // emergencies in their own layer on top: a symbol-sort-key would do it too, but it
-  // makes MapLibre issue one draw call per aircraft (20,000 a frame)
-  for (const [id, emg] of [['aircraft', false], ['aircraft-emergency', true]]) {
-    const scale = emg ? 1.4 : 1;
-    map.addLayer({ id, type: 'symbol', source: 'aircraft',
-      filter: ['==', ['get', 'emg'], emg],
-      layout: {
-        'icon-image': emg ? 'ac-emergency' : ['concat', 'ac-', ['to-string', ['get', 'band']]],
-        'icon-rotate': ['get', 'track'],
-        'icon-rotation-alignment': 'map',
-        // smaller when zoomed out, where thousands overlap
-        'icon-size': ['interpolate', ['linear'], ['zoom'],
-          symbol.minZoom, symbol.minScale * scale, symbol.maxZoom, symbol.scale * scale],
-        'icon-allow-overlap': true,
-        'icon-ignore-placement': true,
-      } });
-  }
+  map.addSource('sensors', { type: 'geojson', data: EMPTY });
+  map.addLayer({ id: 'sensors', type: 'circle', source: 'sensors',
+    paint: { 'circle-radius': 5, 'circle-color': ['case', ['get', 'up'],
+      settings.sensors.upColour, settings.sensors.downColour],
+    'circle-stroke-color': '#0b1a2b', 'circle-stroke-width': 2 } });
   map.addLayer({ id: 'measure-line', type: 'line', source: 'measure',
     paint: { 'line-color': '#ffffff', 'line-width': 2, 'line-dasharray': [2, 1] } });
   map.addLayer({ id: 'measure-points', type: 'circle', source: 'measure',
@@ -167,104 +127,252 @@ export function addAircraftLayers(map, settings) {
     paint: { 'circle-radius': 4, 'circle-color': '#ffffff' } });
 }
 
-export function aircraftFeature(track, band, emergency) {
-  return {
-    type: 'Feature',
-    geometry: { type: 'Point', coordinates: [track.lon, track.lat] },
-    properties: { id: track.id, band, track: track.track ?? 0, emg: emergency },
-  };
+// sensors with a known position as GeoJSON points
+export function sensorFeatures(sensors) {
+  return { type: 'FeatureCollection', features: sensors
+    .filter((s) => Number.isFinite(s.lat) && Number.isFinite(s.lon))
+    .map((s) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] },
+      properties: { name: s.name, up: Boolean(s.connected) } })) };
 }
 
-export function trailFeature(track) {
-  return {
-    type: 'Feature',
-    geometry: { type: 'LineString', coordinates: track.trail },
-    properties: { id: track.id },
-  };
+const SYMBOL_VS = `#version 300 es
+layout(location = 0) in vec2 a_corner;
+layout(location = 1) in vec2 a_pos;
+layout(location = 2) in float a_heading;
+layout(location = 3) in float a_size;
+layout(location = 4) in float a_shape;
+layout(location = 5) in vec4 a_colour;
+uniform mat4 u_matrix;
+uniform vec2 u_viewport;  // drawing buffer, px
+uniform float u_scale;    // symbol scale at this zoom times the device pixel ratio
+uniform float u_bearing;  // map rotation, deg
+out vec2 v_corner;
+out vec2 v_uv;
+out float v_shape;
+out vec4 v_colour;
+void main() {
+  vec4 centre = u_matrix * vec4(a_pos, 0.0, 1.0);
+  float a = radians(a_heading - u_bearing);
+  vec2 c = a_corner;  // only aircraft turn; halos and dots are round
+  vec2 turned = a_shape == 0.0
+    ? vec2(c.x * cos(a) + c.y * sin(a), -c.x * sin(a) + c.y * cos(a)) : c;
+  // half the symbol in device px, then in clip units
+  vec2 offset = turned * a_size * 0.5 * u_scale * 2.0 / u_viewport;
+  gl_Position = centre + vec4(offset * centre.w, 0.0, 0.0);
+  v_corner = c;
+  v_uv = vec2(c.x, -c.y) * 0.5 + 0.5;
+  v_shape = a_shape;
+  v_colour = a_colour;
+}`;
+
+const SYMBOL_FS = `#version 300 es
+precision mediump float;
+uniform sampler2D u_icon;
+in vec2 v_corner;
+in vec2 v_uv;
+in float v_shape;
+in vec4 v_colour;
+out vec4 colour;
+void main() {
+  if (v_shape < 0.5) {            // aircraft: white silhouette, dark outline, tinted
+    vec4 t = texture(u_icon, v_uv);
+    colour = vec4(t.rgb * v_colour.rgb, t.a) * v_colour.a;
+    return;
+  }
+  float d = length(v_corner);
+  if (v_shape < 1.5) {            // halo: a ring, filled with the colour's alpha
+    float ring = 1.0 - smoothstep(0.05, 0.12, abs(d - 0.86));
+    float a = max(ring, d < 0.86 ? v_colour.a : 0.0);
+    colour = vec4(v_colour.rgb, 1.0) * a;
+    return;
+  }
+  float edge = 1.0 - smoothstep(0.8, 1.0, d); // dot with a dark rim
+  vec3 rgb = mix(v_colour.rgb, vec3(0.04, 0.1, 0.17), smoothstep(0.55, 0.75, d));
+  colour = vec4(rgb, 1.0) * edge;
+}`;
+
+const TRAIL_VS = `#version 300 es
+layout(location = 0) in vec2 a_pos;
+uniform mat4 u_matrix;
+void main() { gl_Position = u_matrix * vec4(a_pos, 0.0, 1.0); }`;
+
+const TRAIL_FS = `#version 300 es
+precision mediump float;
+uniform vec4 u_colour;
+out vec4 colour;
+void main() { colour = u_colour; }`;
+
+function compile(gl, vertex, fragment) {
+  const program = gl.createProgram();
+  for (const [kind, source] of [[gl.VERTEX_SHADER, vertex], [gl.FRAGMENT_SHADER, fragment]]) {
+    const shader = gl.createShader(kind);
+    gl.shaderSource(shader, source);
+    gl.compileShader(shader);
+    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) {
+      throw new Error(`aircraft layer shader: ${gl.getShaderInfoLog(shader)}`);
+    }
+    gl.attachShader(program, shader);
+  }
+  gl.linkProgram(program);
+  if (!gl.getProgramParameter(program, gl.LINK_STATUS)) {
+    throw new Error(`aircraft layer program: ${gl.getProgramInfoLog(program)}`);
+  }
+  const uniforms = {};
+  const n = gl.getProgramParameter(program, gl.ACTIVE_UNIFORMS);
+  for (let i = 0; i < n; i += 1) {
+    const { name } = gl.getActiveUniform(program, i);
+    uniforms[name] = gl.getUniformLocation(program, name);
+  }
+  return { program, uniforms };
 }
 
-// dots instead of symbols (dense: true) or symbols again; emergencies stay symbols
-export function setDense(map, dense) {
-  map.setLayoutProperty('aircraft', 'visibility', dense ? 'none' : 'visible');
-  map.setLayoutProperty('aircraft-dots', 'visibility', dense ? 'visible' : 'none');
+// `matrix` (column-major, mercator -> clip) times a translation by `anchor`, computed
+// in double precision so that anchored float32 positions stay exact when zoomed in
+export function anchoredMatrix(matrix, anchor) {
+  const out = new Float32Array(16);
+  for (let i = 0; i < 12; i += 1) out[i] = matrix[i];
+  for (let i = 0; i < 4; i += 1) {
+    out[12 + i] = matrix[i] * anchor[0] + matrix[4 + i] * anchor[1] + matrix[12 + i];
+  }
+  return out;
 }
 
-export function setSelected(map, id) {
-  map.setFilter('selected-halo', ['==', ['get', 'id'], id ?? -1]);
-}
+// Every aircraft symbol, halo and trail in two instanced draw calls (a MapLibre custom
+// layer): updating 20,000 aircraft is one buffer upload, with no per-aircraft object
+// and no symbol placement.  `setData` takes what instances.js builds.
+export class AircraftLayer {
+  constructor(settings) {
+    this.id = 'aircraft';
+    this.type = 'custom';
+    this.renderingMode = '2d';
+    this.settings = settings;
+    this.symbols = { data: new Float32Array(0), count: 0 };
+    this.trails = { data: new Float32Array(0), count: 0 };
+    this.anchor = [0.5, 0.5];
+    this.dirty = true;
+  }
 
-// labels (callsign / altitude / speed) drawn on a 2D canvas over the map: MapLibre text
-// needs glyph files from a server, which an offline map does not have.  Which labels
-// to draw is decided when the data or the view settles, not on every frame.
-export class LabelOverlay {
-  constructor(map, canvas, settings, linesOf) {
+  onAdd(map, gl) {
     this.map = map;
-    this.canvas = canvas;
-    this.settings = settings.labels;
-    this.linesOf = linesOf; // item -> [line, …], called only for labels drawn
-    this.items = [];
-    this.drawn = [];
-    map.on('render', () => this.draw());
-    map.on('moveend', () => this.choose());
-    map.on('resize', () => this.resize());
-    this.resize();
-  }
-
-  resize() {
-    const { clientWidth: w, clientHeight: h } = this.map.getContainer();
-    const ratio = window.devicePixelRatio || 1;
-    this.canvas.width = Math.round(w * ratio);
-    this.canvas.height = Math.round(h * ratio);
-    this.canvas.style.width = `${w}px`;
-    this.canvas.style.height = `${h}px`;
-    this.draw();
-  }
-
-  // items: [{lon, lat, always: bool, …whatever linesOf reads}]
-  setItems(items) {
-    this.items = items;
-    this.choose();
-  }
-
-  // every label in view when few enough are and the map is zoomed in; else the
-  // `always` ones (selected, emergencies)
-  choose() {
-    const b = this.map.getBounds();
-    const [w, s, e, n] = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()];
-    const inView = (it) => it.lon >= w && it.lon <= e && it.lat >= s && it.lat <= n;
-    const zoomedIn = this.map.getZoom() >= this.settings.minZoom;
-    let chosen = [];
-    if (zoomedIn) {
-      for (const it of this.items) {
-        if (!inView(it)) continue;
-        chosen.push(it);
-        if (chosen.length > this.settings.maxShown) break;
-      }
+    this.symbolProgram = compile(gl, SYMBOL_VS, SYMBOL_FS);
+    this.trailProgram = compile(gl, TRAIL_VS, TRAIL_FS);
+    this.cornerBuffer = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.cornerBuffer);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, -1, 1, 1, -1, 1, 1]),
+      gl.STATIC_DRAW);
+    this.symbolBuffer = gl.createBuffer();
+    this.trailBuffer = gl.createBuffer();
+    this.symbolVao = gl.createVertexArray();
+    gl.bindVertexArray(this.symbolVao);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.cornerBuffer);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.symbolBuffer);
+    const stride = 9 * 4;
+    // (location, floats, offset in floats) of x y | heading | size | shape | r g b a
+    for (const [loc, size, offset] of [[1, 2, 0], [2, 1, 2], [3, 1, 3], [4, 1, 4], [5, 4, 5]]) {
+      gl.enableVertexAttribArray(loc);
+      gl.vertexAttribPointer(loc, size, gl.FLOAT, false, stride, offset * 4);
+      gl.vertexAttribDivisor(loc, 1);
     }
-    if (!zoomedIn || chosen.length > this.settings.maxShown) {
-      chosen = this.items.filter((it) => it.always && inView(it));
-    }
-    this.drawn = chosen.map((it) => ({ lon: it.lon, lat: it.lat, lines: this.linesOf(it) }));
-    this.map.triggerRepaint();
+    this.trailVao = gl.createVertexArray();
+    gl.bindVertexArray(this.trailVao);
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.trailBuffer);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    gl.bindVertexArray(null);
+    this.icon = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, this.icon);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, true);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE,
+      aircraftImage('#ffffff', this.settings.symbol.texture, '#0b1a2b'));
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
   }
 
-  draw() {
-    const ctx = this.canvas.getContext('2d');
-    const ratio = window.devicePixelRatio || 1;
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    ctx.font = this.settings.font;
-    ctx.textBaseline = 'top';
-    ctx.lineWidth = 3;
-    for (const it of this.drawn) {
-      const p = this.map.project([it.lon, it.lat]);
-      it.lines.forEach((line, i) => {
-        const y = p.y + 10 + i * 12;
-        ctx.strokeStyle = 'rgba(11, 26, 43, 0.85)';
-        ctx.strokeText(line, p.x + 12, y);
-        ctx.fillStyle = this.settings.colour;
-        ctx.fillText(line, p.x + 12, y);
-      });
+  // symbols and trails from instances.js, positions relative to `anchor`
+  setData(symbols, trails, anchor) {
+    this.symbols = symbols;
+    this.trails = trails;
+    this.anchor = anchor;
+    this.dirty = true;
+    if (this.map) this.map.triggerRepaint();
+  }
+
+  // symbol scale at `zoom`: from minScale at minZoom to scale at maxZoom
+  scaleAt(zoom) {
+    const { minZoom, maxZoom, minScale, scale } = this.settings.symbol;
+    const t = Math.max(0, Math.min(1, (zoom - minZoom) / (maxZoom - minZoom)));
+    return minScale + t * (scale - minScale);
+  }
+
+  render(gl, options) {
+    if (this.dirty) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, this.symbolBuffer);
+      gl.bufferData(gl.ARRAY_BUFFER, this.symbols.data, gl.DYNAMIC_DRAW);
+      gl.bindBuffer(gl.ARRAY_BUFFER, this.trailBuffer);
+      gl.bufferData(gl.ARRAY_BUFFER, this.trails.data, gl.DYNAMIC_DRAW);
+      this.dirty = false;
+    }
+    const matrix = anchoredMatrix(options.defaultProjectionData.mainMatrix, this.anchor);
+    gl.enable(gl.BLEND);
+    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    if (this.trails.count) {
+      const { program, uniforms } = this.trailProgram;
+      const { colour, opacity } = this.settings.trail;
+      const [r, g, b] = rgb(colour);
+      gl.useProgram(program);
+      gl.uniformMatrix4fv(uniforms.u_matrix, false, matrix);
+      gl.uniform4f(uniforms.u_colour, r * opacity, g * opacity, b * opacity, opacity);
+      gl.bindVertexArray(this.trailVao);
+      gl.drawArrays(gl.LINES, 0, this.trails.count);
+    }
+    if (this.symbols.count) {
+      const { program, uniforms } = this.symbolProgram;
+      gl.useProgram(program);
+      gl.uniformMatrix4fv(uniforms.u_matrix, false, matrix);
+      gl.uniform2f(uniforms.u_viewport, gl.drawingBufferWidth, gl.drawingBufferHeight);
+      gl.uniform1f(uniforms.u_scale, this.scaleAt(this.map.getZoom()) * window.devicePixelRatio);
+      gl.uniform1f(uniforms.u_bearing, this.map.getBearing());
+      gl.activeTexture(gl.TEXTURE0);
+      gl.bindTexture(gl.TEXTURE_2D, this.icon);
+      gl.uniform1i(uniforms.u_icon, 0);
+      gl.bindVertexArray(this.symbolVao);
+      gl.drawArraysInstanced(gl.TRIANGLES, 0, 6, this.symbols.count);
+    }
+    gl.bindVertexArray(null);
+  }
+
+  onRemove(map, gl) {
+    for (const b of [this.cornerBuffer, this.symbolBuffer, this.trailBuffer]) gl.deleteBuffer(b);
+    gl.deleteVertexArray(this.symbolVao);
+    gl.deleteVertexArray(this.trailVao);
+    gl.deleteTexture(this.icon);
+    gl.deleteProgram(this.symbolProgram.program);
+    gl.deleteProgram(this.trailProgram.program);
+  }
+}
+
+// the slot nearest to screen point [x, y] within `radius` px among `slots`, or null
+export function pick(map, store, slots, [x, y], radius) {
+  const a = map.unproject([x - radius, y - radius]);
+  const b = map.unproject([x + radius, y + radius]);
+  const [w, e] = [Math.min(a.lng, b.lng), Math.max(a.lng, b.lng)];
+  const [s, n] = [Math.min(a.lat, b.lat), Math.max(a.lat, b.lat)];
+  const { lat, lon } = store.columns;
+  let best = null;
+  let bestD2 = radius * radius;
+  for (const k of slots) {
+    if (lon[k] < w || lon[k] > e || lat[k] < s || lat[k] > n) continue;
+    const p = map.project([lon[k], lat[k]]);
+    const d2 = (p.x - x) ** 2 + (p.y - y) ** 2;
+    if (d2 <= bestD2) {
+      best = k;
+      bestD2 = d2;
     }
   }
+  return best;
 }

@@ -29,6 +29,7 @@ const SECTIONS = [
   ]],
   ['Reception', [
     ['Sensors', (t) => fmt.list(t.sensors)],
+    ['Sources', (t) => fmt.list(t.sources)],
     ['RSSI', (t) => (fmt.isNum(t.rssi) ? `${t.rssi.toFixed(1)} dBFS` : fmt.text(null))],
     ['Messages', (t) => fmt.count(t.messages)],
     ['Track age', (t) => fmt.seconds(t.age)],

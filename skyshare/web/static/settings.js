@@ -35,19 +35,34 @@ export const SETTINGS = Object.freeze({
   // Mode A codes that mean an emergency whatever the emergency field says
   emergencySquawks: { '7500': 'hijack', '7600': 'radio failure', '7700': 'emergency' },
 
-  // icon drawn at `size` px, scaled from `minScale` at `minZoom` to `scale` at `maxZoom`
-  symbol: { size: 24, scale: 0.8, minScale: 0.5, minZoom: 3, maxZoom: 7 },
-  // above this many aircraft in view, draw dots instead of rotated symbols (speed)
+  // aircraft symbols `size` px across, scaled from `minScale` at `minZoom` to `scale` at
+  // `maxZoom`; emergencies `emergencyScale` times larger; `texture`: icon resolution, px
+  symbol: { size: 24, scale: 0.8, minScale: 0.5, minZoom: 3, maxZoom: 7, emergencyScale: 1.4,
+    texture: 64 },
+  // above this many aircraft in view, draw dots instead of aircraft symbols (legibility)
   maxSymbolsInView: 3000,
-  labels: { maxShown: 250, minZoom: 6, font: '11px system-ui, sans-serif', colour: '#e8eef3' },
-  trail: { points: 12, maxAircraft: 4000, colour: '#90a4ae', width: 1.2, opacity: 0.6 },
+  labels: { maxShown: 250, minZoom: 6, font: '11px system-ui, sans-serif', colour: '#e8eef3',
+    lineHeight: 12 },
+  // trails of every aircraft in view while at most `maxAircraft` are, else the selected
+  // one: `points` positions at least `everyS` seconds apart (a minute by default)
+  trail: { points: 15, everyS: 4, maxAircraft: 4000, colour: '#90a4ae', opacity: 0.6 },
+  // the source-kind filter's choices: label -> kinds of the stream's `sources` table
+  sourceKinds: [
+    { label: 'ADS-B', kinds: ['adsb'] },
+    { label: 'Mode S', kinds: ['modes'] },
+    { label: 'MLAT', kinds: ['mlat'] },
+    { label: 'radar', kinds: ['radar_psr', 'radar_ssr'] },
+    { label: 'partner', kinds: ['partner'] },
+  ],
+  sensors: { upColour: '#4caf50', downColour: '#ff5252', labelColour: '#a5d6a7' },
 
-  stream: { path: '/api/stream', reconnectMinMs: 500, reconnectMaxMs: 10000 },
+  stream: { path: '/api/stream?format=binary', reconnectMinMs: 500, reconnectMaxMs: 10000 },
   statusPath: '/api/status',
   sensorsPath: '/api/sensors',
   statusPollMs: 2000,
   sensorsPollMs: 5000,
-  // how often the map's aircraft source is rebuilt from the store
+  // how often the aircraft layer is rebuilt from the store (the stream sends a delta a
+  // second); the detail panel's ages tick at the same pace
   redrawMs: 1000,
 
   units: { distance: 'nm', altitude: 'ft', speed: 'kt' },

@@ -1,9 +1,11 @@
-// The node's change stream (/api/stream): parsed messages out, reconnecting by itself
+// The node's change stream (/api/stream): decoded messages out, reconnecting by itself
 // with a capped exponential back-off; a new connection starts with a full snapshot.
 
 export class StreamClient {
-  constructor(url, { onMessage, onState, minDelayMs, maxDelayMs }) {
+  // decode: message data (ArrayBuffer or string) -> message, throwing on bad input
+  constructor(url, { decode, onMessage, onState, minDelayMs, maxDelayMs }) {
     this.url = url;
+    this.decode = decode;
     this.onMessage = onMessage;
     this.onState = onState;
     this.minDelayMs = minDelayMs;
@@ -12,6 +14,7 @@ export class StreamClient {
     this.socket = null;
     this.timer = null;
     this.stopped = false;
+    this.badMessages = 0; // skipped because they could not be decoded
   }
 
   start() {
@@ -28,6 +31,7 @@ export class StreamClient {
   connect() {
     this.onState('connecting');
     const socket = new WebSocket(this.url);
+    socket.binaryType = 'arraybuffer';
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.delayMs = this.minDelayMs;
@@ -36,9 +40,14 @@ export class StreamClient {
     socket.addEventListener('message', (event) => {
       let message;
       try {
-        message = JSON.parse(event.data);
-      } catch {
-        return; // not ours to understand; the next snapshot or delta will be
+        message = this.decode(event.data);
+      } catch (error) {
+        // counted and shown in the status bar; a delta lost this way is repaired by the
+        // next snapshot, which a reconnect asks for
+        this.badMessages += 1;
+        this.onState('bad-data');
+        socket.close();
+        return;
       }
       this.onMessage(message);
     });

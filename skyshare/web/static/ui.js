@@ -2,33 +2,55 @@
 
 import * as fmt from './format.js';
 
-// the altitude legend, whose rows are also the altitude band filter (checkboxes)
-export function buildLegend(root, settings, onChange) {
-  const rows = settings.altitudeBands.map((band, i) => {
+// a list of checked checkboxes, one per label; `onChange` gets the indices checked, or
+// null when all are (no filter). `key` names the boxes' data attribute (data-KEY=i);
+// `swatches` (optional) colours a swatch before each label.
+function checkboxRows(root, labels, key, onChange, swatches = null) {
+  const rows = labels.map((text, i) => {
     const label = document.createElement('label');
     label.className = 'legend-row';
     const box = document.createElement('input');
     box.type = 'checkbox';
     box.checked = true;
-    box.dataset.band = String(i);
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.background = band.colour;
-    label.append(box, swatch, document.createTextNode(band.label));
+    box.dataset[key] = String(i);
+    label.append(box);
+    if (swatches) label.append(swatch(swatches[i]));
+    label.append(document.createTextNode(text));
     return label;
   });
+  root.addEventListener('change', () => {
+    const boxes = [...root.querySelectorAll(`input[data-${key}]`)];
+    const chosen = boxes.filter((b) => b.checked).map((b) => Number(b.dataset[key]));
+    onChange(chosen.length === boxes.length ? null : chosen);
+  });
+  return rows;
+}
+
+function swatch(colour, extraClass = '') {
+  const span = document.createElement('span');
+  span.className = `swatch ${extraClass}`.trim();
+  span.style.background = colour;
+  return span;
+}
+
+// the altitude legend, whose rows are also the altitude band filter
+export function buildLegend(root, settings, onChange) {
+  const bands = settings.altitudeBands;
+  const rows = checkboxRows(root, bands.map((b) => b.label), 'band',
+    (chosen) => onChange(chosen && new Set(chosen)), bands.map((b) => b.colour));
   const emergency = document.createElement('div');
   emergency.className = 'legend-row';
-  const swatch = document.createElement('span');
-  swatch.className = 'swatch emergency';
-  swatch.style.background = settings.emergencyColour;
-  emergency.append(swatch, document.createTextNode('emergency / 7500 · 7600 · 7700'));
+  emergency.append(swatch(settings.emergencyColour, 'emergency'),
+    document.createTextNode('emergency / 7500 · 7600 · 7700'));
   root.replaceChildren(...rows, emergency);
-  root.addEventListener('change', () => {
-    const boxes = [...root.querySelectorAll('input[data-band]')];
-    const chosen = boxes.filter((b) => b.checked).map((b) => Number(b.dataset.band));
-    onChange(chosen.length === boxes.length ? null : new Set(chosen));
-  });
+}
+
+// one checkbox per source kind (settings.sourceKinds); onChange gets the set of kind
+// names chosen, or null for all
+export function buildSourceFilter(root, settings, onChange) {
+  const choices = settings.sourceKinds;
+  root.replaceChildren(...checkboxRows(root, choices.map((c) => c.label), 'source',
+    (chosen) => onChange(chosen && new Set(chosen.flatMap((i) => choices[i].kinds)))));
 }
 
 export function renderSensors(root, sensors) {
@@ -37,6 +59,7 @@ export function renderSensors(root, sensors) {
     li.className = s.connected ? 'up' : 'down';
     li.title = `${s.format} ${s.mode} ${s.address ?? ''}`.trim();
     li.textContent = `${s.name}: ${s.connected ? fmt.rate(s.rate) : 'down'}`;
+    if (!Number.isFinite(s.lat)) li.title += ' (no position configured: not on the map)';
     return li;
   });
   root.replaceChildren(...items);
