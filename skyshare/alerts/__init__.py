@@ -1,0 +1,1 @@
+"""Alerts: detection rules over the picture, and the duty workflow around them."""
