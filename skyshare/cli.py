@@ -1,9 +1,10 @@
 """The ``skyshare`` command line.
 
-Subcommands: ``run`` (a node), ``demo`` (a node fed by synthetic traffic), ``decode``
-and ``track`` (offline, file to CSV/Parquet/JSON lines), ``synth`` (write or serve
-synthetic receiver data).  Errors a user can fix are printed as one line saying what
-to do, with exit status 2; no traceback.
+Subcommands: ``run`` (a node), ``demo`` (a node fed by synthetic traffic), ``audit``
+(verify or export the audit log), ``decode`` and ``track`` (offline, file to
+CSV/Parquet/JSON lines), ``synth`` (write or serve synthetic receiver data).  Errors a
+user can fix are printed as one line saying what to do, with exit status 2; no
+traceback.
 
 Each command imports its stages when it runs, so ``--help`` and argument errors
 answer at once instead of after numba and pyarrow load.
@@ -260,6 +261,78 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- audit
+EPILOG_AUDIT = """\
+examples:
+  skyshare audit verify --data-dir var/toulouse     # var/toulouse/audit.sqlite + its heads
+  skyshare audit verify --log audit.sqlite --heads heads-from-partner.jsonl
+  skyshare audit verify --log audit-export.jsonl    # an export re-verified on its own
+  skyshare audit export --data-dir var/toulouse -o audit.csv --since-seq 1000
+  skyshare audit export --log audit.sqlite -o acks.jsonl --kind alert.acknowledged
+verify exits 0 when the chain is intact and matches the last published head, 1 when an
+entry was altered or removed (the first one is named), 2 when the log cannot be read.
+"""
+
+
+def _audit_log_path(args: argparse.Namespace) -> Path:
+    from skyshare.store.audit import AUDIT_FILE
+
+    if args.log:
+        return Path(args.log)
+    return Path(args.data_dir or NodeConfig().data_dir) / AUDIT_FILE
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from skyshare.store.audit import verify
+
+    report = verify(_audit_log_path(args), args.heads)
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from skyshare.store.audit import export
+
+    rows = export(_audit_log_path(args), args.output, since_seq=args.since_seq,
+                  until_seq=args.until_seq, kind=args.kind)
+    print(f"{rows:,} audit entries -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
+    audit = sub.add_parser("audit", help="verify or export the tamper-evident audit log",
+                           description="Check the node's hash-chained audit log, or export "
+                                       "it for a reviewer.",
+                           epilog=EPILOG_AUDIT, formatter_class=raw)
+    actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = actions.add_parser(
+        "verify", help="recompute the hash chain, compare published heads",
+        description="Recompute every entry's hash in order, name the first entry altered or "
+                    "missing, and check that the log still holds the last published head.",
+        epilog=EPILOG_AUDIT, formatter_class=raw)
+    export = actions.add_parser(
+        "export", help="write entries with their hashes (JSON lines or CSV)",
+        description="Write entries with their prev_hash and hash, so that a reviewer can "
+                    "re-verify them without the node ('skyshare audit verify --log FILE').",
+        epilog=EPILOG_AUDIT, formatter_class=raw)
+    for sp in (verify, export):
+        sp.add_argument("--data-dir", metavar="DIR", help="the node's data dir; the log is "
+                        f"DIR/audit.sqlite (default {NodeConfig().data_dir})")
+        sp.add_argument("--log", metavar="FILE", help="the log itself (overrides --data-dir); "
+                        "verify also reads an export (.jsonl, .csv)")
+    verify.add_argument("--heads", metavar="FILE", help="published heads to compare "
+                        "(default: LOG.heads.jsonl when it exists)")
+    verify.set_defaults(func=cmd_audit_verify)
+    export.add_argument("-o", "--output", required=True, help="output file: .jsonl or .csv")
+    export.add_argument("--since-seq", type=int, default=1, metavar="N",
+                        help="first entry (default 1)")
+    export.add_argument("--until-seq", type=int, metavar="N", help="last entry (default: all)")
+    export.add_argument("--kind", metavar="K", help="only entries of this kind, e.g. "
+                        "alert.raised (such an export has gaps: not re-verifiable as a chain)")
+    export.set_defaults(func=cmd_audit_export)
+
+
 # ----------------------------------------------------------------------------- parser
 TILE_HELP = ("online raster tiles under the map, an XYZ template such as "
              "https://tile.openstreetmap.org/{z}/{x}/{y}.png (default: the offline "
@@ -340,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--beast-listen", metavar="[HOST:]PORT",
                      help="serve Beast on this port instead (default 127.0.0.1:30005)")
     syn.set_defaults(func=cmd_synth)
+    _add_audit_parser(sub)
     return p
 
 

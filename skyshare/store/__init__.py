@@ -1,1 +1,1 @@
-"""Storage: exports now; history and the audit log later."""
+"""Storage: table exports and the hash-chained audit log; history later."""
