@@ -94,6 +94,8 @@ NODE_SCRIPT = """
 import { readFileSync } from 'node:fs';
 import { decodeFrame } from '%(static)s/wire.js';
 import { TrackStore } from '%(static)s/store.js';
+const frozen = Date.now();
+Date.now = () => frozen;  // ages are computed against one instant, as the JSON's are
 const buf = readFileSync(process.argv[2]);
 const frame = decodeFrame(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
 const store = new TrackStore(4);
