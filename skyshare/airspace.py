@@ -914,8 +914,9 @@ class _BoxGrid:
         self.start = np.cumsum(self.count) - self.count
 
     def _ix(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, IntArray]:
-        ix = np.clip(np.floor((x - self.ox) / self.cell), 0, self.nx - 1).astype(np.intp)
-        iy = np.clip(np.floor((y - self.oy) / self.cell), 0, self.ny - 1).astype(np.intp)
+        with np.errstate(over="ignore"):  # absurd coordinates land in the edge cells
+            ix = np.clip(np.floor((x - self.ox) / self.cell), 0, self.nx - 1).astype(np.intp)
+            iy = np.clip(np.floor((y - self.oy) / self.cell), 0, self.ny - 1).astype(np.intp)
         return ix, iy
 
     def _cells(self, x0: FloatArray, y0: FloatArray, x1: FloatArray, y1: FloatArray,
