@@ -260,9 +260,13 @@ def sensor_lists(mask: npt.NDArray[np.uint64], names: list[str]) -> list[list[st
     return _bit_lists(mask, names[:64] + [f"sensor-{i}" for i in range(len(names), 64)])
 
 
+SOURCE_KIND_NAMES: Final = tuple(k.name.lower() for k in SourceKind)
+"""Lower-case name of each SourceKind, by value (bit k of a ``sources`` mask)."""
+
+
 def source_lists(mask: npt.NDArray[np.uint8]) -> list[list[str]]:
     """Bitmasks of contributing source kinds (bit k = SourceKind k) as lists of names."""
-    return _bit_lists(mask, [k.name.lower() for k in SourceKind])
+    return _bit_lists(mask, list(SOURCE_KIND_NAMES))
 
 
 def _bit_lists(mask: npt.NDArray[np.unsignedinteger[Any]], names: list[str]) -> list[list[str]]:

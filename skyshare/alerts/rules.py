@@ -20,10 +20,8 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from skyshare.airspace import EARTH_RADIUS_M, NM_M
 from skyshare.model import NO_ADDRESS, NO_SQUAWK, Emergency, SourceKind, TrackBatch, TrackFlag
-
-NM_M: Final = 1852.0
-EARTH_RADIUS_M: Final = 6_371_008.8
 
 
 class Rule(IntEnum):

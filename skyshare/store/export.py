@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from skyshare.errors import InputFormatError
 from skyshare.model import (
+    SOURCE_KIND_NAMES,
     UNITS,
     ReportBatch,
     SourceKind,
@@ -34,7 +35,7 @@ from skyshare.model import (
 
 EXTENSIONS: Final = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl",
                      ".json": "jsonl"}
-_SOURCE_NAMES: Final = np.array([k.name.lower() for k in SourceKind], dtype=object)
+_SOURCE_NAMES: Final = np.array(SOURCE_KIND_NAMES, dtype=object)
 
 
 def output_format(path: str | Path) -> str:

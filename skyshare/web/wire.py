@@ -44,7 +44,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.model import Emergency, SourceKind, TrackBatch, TrackFlag
+from skyshare.model import SOURCE_KIND_NAMES, Emergency, TrackBatch, TrackFlag
 from skyshare.picture import Delta
 from skyshare.web.views import EMERGENCY_NAMES
 
@@ -86,7 +86,6 @@ COLUMNS: Final = (
 _RELATIVE: Final = frozenset({"age", "seen", "seen_pos"})
 
 FLAG_BITS: Final = {f.name.lower(): int(f) for f in TrackFlag if f.name and f.value}
-SOURCE_NAMES: Final = [k.name.lower() for k in SourceKind]
 EMERGENCY_LIST: Final = [EMERGENCY_NAMES[e] for e in Emergency]
 
 
@@ -113,7 +112,7 @@ def encode_delta(delta: Delta, now: float, sensor_names: list[str]) -> bytes:
         "now": now,
         "count": len(tracks),
         "sensors": sensor_names,
-        "sources": SOURCE_NAMES,
+        "sources": list(SOURCE_KIND_NAMES),
         "emergencies": EMERGENCY_LIST,
         "flags": FLAG_BITS,
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 import websockets.exceptions
 import websockets.sync.client
+from nodes import node_in_thread  # tests/web, on sys.path for its tests
 from wire_reader import read_frame  # tests/web, on sys.path for its tests
 
 from skyshare.config import NodeConfig
@@ -73,32 +73,16 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         picture_interval_s=0.3,
     )
     node = Node(config)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        await asyncio.gather(
-            serve_beast(SyntheticFeed(traffic), "127.0.0.1", beast_port, stop=stop),
-            serve_garbage(junk_port, stop),
-            node.run(stop),
-        )
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120  # first run compiles the numba kernels
-    while not node.ready.is_set() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{node.http_port}"
-    while time.monotonic() < deadline:
-        if httpx.get(f"{base}/api/status").json()["tracks"] >= 100:
-            break
-        time.sleep(0.2)
-    time.sleep(6)  # identification and Mode A codes come every ~5 s
-    yield Running(node, base, traffic)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "node did not stop"
-    loop.close()
+    feed = SyntheticFeed(traffic)
+    with node_in_thread(node, lambda stop: serve_beast(feed, "127.0.0.1", beast_port, stop=stop),
+                        lambda stop: serve_garbage(junk_port, stop)) as base:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if httpx.get(f"{base}/api/status").json()["tracks"] >= 100:
+                break
+            time.sleep(0.2)
+        time.sleep(6)  # identification and Mode A codes come every ~5 s
+        yield Running(node, base, traffic)
 
 
 def test_picture_matches_the_synthetic_truth(running: Running) -> None:

@@ -150,11 +150,15 @@ async function main() {
     // label candidates, most important first: the selected aircraft, emergencies,
     // sensors, then the others when few enough are in view to label them all
     const first = selected !== null && store.live[selected] ? [selected] : [];
-    const emergencies = inView.filter((k) => k !== selected && isEmergency(store, k, squawks));
     const everyone = inView.length <= SETTINGS.labels.maxShown
       && map.getZoom() >= SETTINGS.labels.minZoom;
-    const others = everyone
-      ? inView.filter((k) => k !== selected && !isEmergency(store, k, squawks)) : [];
+    const emergencies = [];
+    const others = [];
+    for (const k of inView) {
+      if (k === selected) continue;
+      if (isEmergency(store, k, squawks)) emergencies.push(k);
+      else if (everyone) others.push(k);
+    }
     view.labels.setItems([
       ...[...first, ...emergencies].map((k) => aircraftLabel(store, k, true)),
       ...sensorLabels(state.sensors),

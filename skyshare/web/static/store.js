@@ -72,8 +72,8 @@ export class TrackStore {
   }
 
   allocate(capacity) {
-    const grow = (old, Kind, fill) => {
-      const next = new Kind(capacity).fill(fill);
+    const grow = (old, Kind, fill, perSlot = 1) => {
+      const next = new Kind(capacity * perSlot).fill(fill);
       if (old) next.set(old);
       return next;
     };
@@ -89,13 +89,8 @@ export class TrackStore {
     this.trailLen = grow(this.trailLen, Uint8Array, 0);
     this.trailStart = grow(this.trailStart, Uint8Array, 0);
     this.trailTime = grow(this.trailTime, Float64Array, NaN); // of the newest point
-    const trail = (old) => {
-      const next = new Float64Array(capacity * P);
-      if (old) next.set(old);
-      return next;
-    };
-    this.trailLon = trail(this.trailLon);
-    this.trailLat = trail(this.trailLat);
+    this.trailLon = grow(this.trailLon, Float64Array, 0, P);
+    this.trailLat = grow(this.trailLat, Float64Array, 0, P);
     this.callsign = this.callsign ?? [];
     this.capacity = capacity;
   }
