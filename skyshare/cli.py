@@ -1,10 +1,10 @@
 """The ``skyshare`` command line.
 
 Subcommands: ``run`` (a node), ``demo`` (a node fed by synthetic traffic), ``audit``
-(verify or export the audit log), ``decode`` and ``track`` (offline, file to
-CSV/Parquet/JSON lines), ``synth`` (write or serve synthetic receiver data).  Errors a
-user can fix are printed as one line saying what to do, with exit status 2; no
-traceback.
+(verify or export the audit log), ``users`` (who may log in), ``decode`` and ``track``
+(offline, file to CSV/Parquet/JSON lines), ``synth`` (write or serve synthetic receiver
+data).  Errors a user can fix are printed as one line saying what to do, with exit
+status 2; no traceback.
 
 Each command imports its stages when it runs, so ``--help`` and argument errors
 answer at once instead of after numba and pyarrow load.
@@ -18,7 +18,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal, TextIO
@@ -156,11 +156,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from skyshare.demo import demo_config, ensure_demo_users
+
     config = NodeConfig(name="demo", http_host=args.http_host, http_port=args.port,
                         data_dir=Path(args.data_dir),
                         synthetic=SyntheticConfig(aircraft=args.aircraft, seed=args.seed),
                         map=MapConfig(check_tile_url(args.tile_url, "--tile-url"))
                         if args.tile_url else MapConfig())
+    config = demo_config(config, incident_every_s=args.incident_every)
+    logins, created = ensure_demo_users(config.data_dir)
+    print(f"demo log-ins {'written to' if created else 'are in'} {logins}:", flush=True)
+    print(logins.read_text(encoding="utf-8"), end="", flush=True)
     asyncio.run(_run_node(config))
     return 0
 
@@ -333,6 +339,165 @@ def _add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.set_defaults(func=cmd_audit_export)
 
 
+# ----------------------------------------------------------------------------- users
+EPILOG_USERS = """\
+examples:
+  skyshare users add alice --partner DSNA --role duty_officer    # asks for the password twice
+  skyshare users add wall --partner DSNA --role read_only --password-stdin < password.txt
+  skyshare users list --data-dir var/toulouse                     # var/toulouse/users.sqlite
+  skyshare users passwd alice                                     # a new password
+  skyshare users role alice supervisor
+  skyshare users disable alice                                    # 'enable' undoes it
+  skyshare users remove alice --store /srv/skyshare/users.sqlite
+roles: read_only sees the picture and alerts; duty_officer also acknowledges, resolves,
+hands over and accepts its partner's alerts; supervisor can also reopen resolved alerts
+and receives escalations.  Nobody acts for another partner.  Passwords have at least 10
+characters.  A running node applies changes at once: a user removed, disabled, or given
+a new role or password is logged out.
+"""
+
+
+def _users_path(args: argparse.Namespace) -> Path:
+    from skyshare.auth import USERS_FILE
+
+    if args.store:
+        return Path(args.store)
+    return Path(args.data_dir or NodeConfig().data_dir) / USERS_FILE
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    """From the first line of stdin (scripts), or typed twice at a hidden prompt."""
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise SkyshareError("--password-stdin: standard input is empty; pipe the "
+                                "password in, e.g. skyshare users passwd NAME "
+                                "--password-stdin < password.txt")
+        return line.rstrip("\r\n")
+    import getpass
+
+    try:
+        first = getpass.getpass("new password: ")
+        second = getpass.getpass("the same again: ")
+    except EOFError:
+        raise SkyshareError("no password typed: type it at the prompt, or give "
+                            "--password-stdin and pipe it in") from None
+    if first != second:
+        raise SkyshareError("the two passwords differ: nothing changed, try again")
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from skyshare.auth import UserStore
+
+    store = UserStore(_users_path(args))
+    store.add(args.name, args.partner, args.role, _new_password(args))
+    print(f"added {args.name} ({args.role} of {args.partner}) to {store.path}")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from skyshare.auth import UserStore
+
+    store = UserStore(_users_path(args))
+    users = store.users()
+    if not users:
+        print(f"no users in {store.path}: add one with 'skyshare users add NAME "
+              "--partner PARTNER --role duty_officer'", file=sys.stderr)
+        return 0
+
+    def utc(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+
+    rows = [("USER", "PARTNER", "ROLE", "CREATED (UTC)", "PASSWORD SET (UTC)", "")]
+    rows += [(u.user, u.partner, u.role.value, utc(u.created), utc(u.password_changed),
+              "disabled" if u.disabled else "") for u in users]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_users_change(args: argparse.Namespace) -> int:
+    from skyshare.auth import UserStore
+
+    store = UserStore(_users_path(args))
+    what = args.users_command
+    if what == "passwd":
+        store.set_password(args.name, _new_password(args))
+        done = "has a new password"
+    elif what == "role":
+        store.set_role(args.name, args.role)
+        done = f"is now {args.role}"
+    elif what in ("disable", "enable"):
+        store.set_disabled(args.name, what == "disable")
+        done = f"is {what}d"
+    else:
+        store.remove(args.name)
+        done = "was removed"
+    ended = "" if what == "enable" else "; their sessions on a running node end"
+    print(f"{args.name} {done}{ended}")
+    return 0
+
+
+def _users_action(actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                  summary: str, description: str,
+                  func: Callable[[argparse.Namespace], int] = cmd_users_change,
+                  ) -> argparse.ArgumentParser:
+    sp = actions.add_parser(name, help=summary, description=description,
+                            epilog=EPILOG_USERS,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    if name != "list":
+        sp.add_argument("name", metavar="NAME",
+                        help="user name: 1 to 64 letters, digits, '_', '.' or '-'")
+    where = sp.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", metavar="DIR", help="the node's data dir; users are in "
+                       f"DIR/users.sqlite (default {NodeConfig().data_dir})")
+    where.add_argument("--store", metavar="FILE", help="the user store itself "
+                       "(instead of --data-dir)")
+    if name in ("add", "passwd"):
+        sp.add_argument("--password-stdin", action="store_true", help="read the password "
+                        "from the first line of standard input (for scripts) instead of "
+                        "asking twice")
+    sp.set_defaults(func=func)
+    return sp
+
+
+def _add_users_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from skyshare.auth import Role
+
+    roles = [role.value for role in Role]
+    users = sub.add_parser("users", help="add, list, change or remove who may log in",
+                           description="Manage the node's users: each one works for a "
+                                       "partner and has a role.",
+                           epilog=EPILOG_USERS,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = _users_action(actions, "add", "add a user (asks for its password)",
+                        "Add a user who works for PARTNER with ROLE.", cmd_users_add)
+    add.add_argument("--partner", required=True, help="the partner (air navigation "
+                     "service) the user works for, e.g. DSNA")
+    add.add_argument("--role", required=True, choices=roles, metavar="ROLE",
+                     help=f"what the user may do: {', '.join(roles)} (see below)")
+    _users_action(actions, "list", "list users with partner, role and dates",
+                  "List the users: partner, role, when added, when the password was set.",
+                  cmd_users_list)
+    _users_action(actions, "passwd", "set a new password (logs the user out)",
+                  "Give a user a new password; the user's sessions on a node end.")
+    role = _users_action(actions, "role", "change a user's role (logs the user out)",
+                         "Give a user another role; the user's sessions on a node end.")
+    role.add_argument("role", choices=roles, metavar="ROLE",
+                      help=f"the new role: {', '.join(roles)}")
+    _users_action(actions, "disable", "refuse a user's logins, keeping the user",
+                  "Refuse a user's logins and end its sessions; 'enable' undoes it.")
+    _users_action(actions, "enable", "allow a disabled user to log in again",
+                  "Allow a disabled user to log in again.")
+    _users_action(actions, "remove", "delete a user (logs the user out)",
+                  "Delete a user; the user's sessions on a node end.")
+
+
 # ----------------------------------------------------------------------------- parser
 TILE_HELP = ("online raster tiles under the map, an XYZ template such as "
              "https://tile.openstreetmap.org/{z}/{x}/{y}.png (default: the offline "
@@ -374,13 +539,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a node fed by synthetic traffic, no receiver needed",
                           description="Start a node on embedded defaults, fed by a synthetic "
-                                      "Beast receiver on loopback, and print its URL.")
+                                      "Beast receiver on loopback, and print its URL. The demo "
+                                      "node belongs to partner 'central' among three fictional "
+                                      "partners (west, central, east), has restricted volumes "
+                                      "under busy routes, makes an aircraft squawk an emergency "
+                                      "now and then, and creates a log-in per partner (printed, "
+                                      "and kept in DATA_DIR/demo-logins.txt) for the alerts "
+                                      "panel.")
     demo.add_argument("--aircraft", type=int, default=300, help="number of aircraft (default 300)")
     demo.add_argument("--seed", type=int, default=1, help="traffic seed (default 1)")
     demo.add_argument("--http-host", default="127.0.0.1", help="default 127.0.0.1")
     demo.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
     demo.add_argument("--data-dir", default="var/demo", help="default var/demo")
     demo.add_argument("--tile-url", metavar="URL", help=TILE_HELP)
+    demo.add_argument("--incident-every", type=float, default=60.0, metavar="S",
+                      help="an emergency squawk every S seconds (default 60; 0: none)")
     demo.set_defaults(func=cmd_demo)
 
     for name, func, what in (("decode", cmd_decode, "one row per decoded frame"),
@@ -414,6 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="serve Beast on this port instead (default 127.0.0.1:30005)")
     syn.set_defaults(func=cmd_synth)
     _add_audit_parser(sub)
+    _add_users_parser(sub)
     return p
 
 

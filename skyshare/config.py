@@ -8,6 +8,7 @@ Example (``skyshare run node.yaml``)::
 
     node:
       name: toulouse
+      partner: south                  # answers for alerts outside every region
       http: 127.0.0.1:8080
       data_dir: var/toulouse
       reference: [43.63, 1.37]        # lat, lon: CPR reference when a sensor has none
@@ -23,6 +24,13 @@ Example (``skyshare run node.yaml``)::
       confirm_messages: 2
       coast_after_s: 15
       delete_after_s: 60
+    airspace:                         # paths relative to this file
+      volumes: [restricted.openair]
+      regions: regions.geojson        # which partner answers where
+    alerts:                           # rules, engine and workflow settings, flat
+      lookahead_s: 120
+      escalate_after_s: [120, 300]
+    auth: {anonymous_read: true}      # users: <data_dir>/users.sqlite by default
 """
 
 from __future__ import annotations
@@ -30,14 +38,20 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import yaml
 
+from skyshare.alerts.engine import EngineConfig
+from skyshare.alerts.rules import RulesConfig
+from skyshare.alerts.service import AlertsConfig
+from skyshare.alerts.workflow import WorkflowConfig
 from skyshare.errors import AddressError, ConfigError
 from skyshare.fusion.tracker import TrackerConfig
 from skyshare.sources.base import SensorSpec
 from skyshare.sources.detect import FORMATS, Format
+
+T = TypeVar("T")
 
 DEFAULT_PORTS: dict[str, int] = {"avr": 30002, "sbs": 30003, "beast": 30005}
 
@@ -49,6 +63,8 @@ class SyntheticConfig:
     aircraft: int = 300
     seed: int = 1
     region: tuple[float, float, float, float] | None = None  # lat_min, lon_min, lat_max, lon_max
+    incident_every_s: float = 0.0  # an emergency squawk this often (0: never)
+    incident_duration_s: float = 180.0  # how long each lasts
 
 
 @dataclass(frozen=True)
@@ -72,8 +88,25 @@ def check_tile_url(url: str, where: str) -> str:
 
 
 @dataclass(frozen=True)
+class AirspaceConfig:
+    """Where the node's airspace volumes and responsibility regions are read from."""
+
+    volumes: tuple[Path, ...] = ()  # OpenAir (.txt/.openair) or GeoJSON files
+    regions: tuple[Path, ...] = ()  # GeoJSON: which partner answers for which area
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Who may use the node's API and map."""
+
+    users: Path | None = None  # the user store; None: <data_dir>/users.sqlite
+    anonymous_read: bool = True  # the picture and alerts readable without logging in
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     name: str = "skyshare"
+    partner: str | None = None  # the partner this node belongs to (None: its name)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     data_dir: Path = Path("var/skyshare")
@@ -82,6 +115,9 @@ class NodeConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     synthetic: SyntheticConfig | None = None
     map: MapConfig = field(default_factory=MapConfig)
+    airspace: AirspaceConfig = field(default_factory=AirspaceConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
     pipeline_interval_s: float = 0.05  # how often queued frames are decoded and fused
     picture_interval_s: float = 1.0  # how often the picture and its change stream refresh
 
@@ -143,23 +179,52 @@ def sensor_from_mapping(raw: dict[str, Any], index: int, where: str) -> SensorSp
                       host=host, port=port, path=path, lat=lat, lon=lon, alt_m=alt)
 
 
-def _tracker_from_mapping(raw: dict[str, Any], source: str) -> TrackerConfig:
-    where = f"{source}: tracker"
-    names = {f.name for f in dataclasses.fields(TrackerConfig)}
+def dataclass_from_mapping(cls: type[T], raw: object, where: str) -> T:
+    """A frozen settings dataclass from a YAML mapping, each value converted to the type
+    of the field's default (numbers, booleans, lists as tuples or frozensets); unknown
+    keys and values that do not convert are a ConfigError naming the key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping", where=where)
+    defaults = cls()
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(raw) - names
     if unknown:
         raise ConfigError(f"unknown keys {sorted(unknown)}; expected {sorted(names)}", where=where)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        values[key] = _convert(getattr(defaults, key), value, f"{where}.{key}")
     try:
-        return TrackerConfig(**{k: type(getattr(TrackerConfig(), k))(v) for k, v in raw.items()})
-    except ConfigError as exc:
-        raise ConfigError(str(exc), where=source) from exc
+        return cls(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc), where=where) from exc
+    except ConfigError as exc:
+        raise ConfigError(str(exc), where=where) from exc
+
+
+def _convert(default: object, value: object, where: str) -> object:
+    try:
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{value!r} is not true or false")
+            return value
+        if isinstance(default, tuple | frozenset):
+            items = value if isinstance(value, list | tuple) else [value]
+            kind: Any = type(next(iter(default))) if default else (
+                int if all(type(v) is int for v in items) else
+                float if all(isinstance(v, int | float) for v in items) else str)
+            return type(default)(kind(v) for v in items)
+        if isinstance(default, int | float | str):
+            if isinstance(value, list | dict | bool) or value is None:
+                raise ValueError(f"{value!r} is not a {type(default).__name__}")
+            return type(default)(value)  # type: ignore[arg-type,call-overload]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc), where=where) from exc
+    raise ConfigError("cannot be set from the configuration file", where=where)
 
 
 def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
     """Validate a parsed YAML document into a :class:`NodeConfig`."""
-    known = {"node", "sensors", "tracker", "synthetic", "map"}
+    known = {"node", "sensors", "tracker", "synthetic", "map", "airspace", "alerts", "auth"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}; expected {sorted(known)}",
@@ -175,6 +240,8 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
             kwargs["http_host"], kwargs["http_port"] = parse_hostport(str(node["http"]))
         except AddressError as exc:
             raise ConfigError(str(exc), where=f"{source}: node.http") from exc
+    if "partner" in node:
+        kwargs["partner"] = str(node["partner"])
     if "data_dir" in node:
         kwargs["data_dir"] = Path(node["data_dir"])
     if "reference" in node:
@@ -194,7 +261,8 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
     check_unique_names(sensors, source)
     kwargs["sensors"] = tuple(sensors)
     if raw.get("tracker"):
-        kwargs["tracker"] = _tracker_from_mapping(raw["tracker"], source)
+        kwargs["tracker"] = dataclass_from_mapping(TrackerConfig, raw["tracker"],
+                                                   f"{source}: tracker")
     if raw.get("synthetic") is not None:
         syn = raw["synthetic"] or {}
         region = syn.get("region")
@@ -202,10 +270,69 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
             aircraft=int(syn.get("aircraft", 300)),
             seed=int(syn.get("seed", 1)),
             region=tuple(float(v) for v in region) if region else None,  # type: ignore[arg-type]
+            incident_every_s=float(syn.get("incident_every_s", 0.0)),
+            incident_duration_s=float(syn.get("incident_duration_s", 180.0)),
         )
     if raw.get("map") is not None:
         kwargs["map"] = _map_from_mapping(raw["map"], f"{source}: map")
+    base = Path(source).parent if source != "<config>" else Path()
+    if raw.get("airspace") is not None:
+        kwargs["airspace"] = _airspace_from_mapping(raw["airspace"], base, f"{source}: airspace")
+    if raw.get("auth") is not None:
+        auth = dataclass_from_mapping(AuthConfig, {k: v for k, v in raw["auth"].items()
+                                                   if k != "users"}
+                                      if isinstance(raw["auth"], dict) else raw["auth"],
+                                      f"{source}: auth")
+        if raw["auth"].get("users"):
+            auth = dataclasses.replace(auth, users=base / str(raw["auth"]["users"]))
+        kwargs["auth"] = auth
+    if raw.get("alerts") is not None:
+        kwargs["alerts"] = alerts_from_mapping(raw["alerts"], f"{source}: alerts")
     return NodeConfig(**kwargs)
+
+
+def _airspace_from_mapping(raw: object, base: Path, where: str) -> AirspaceConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError("'airspace' must be a mapping", where=where)
+    unknown = set(raw) - {"volumes", "regions"}
+    if unknown:
+        raise ConfigError(f"unknown keys {sorted(unknown)}; expected ['regions', 'volumes']",
+                          where=where)
+
+    def paths(key: str) -> tuple[Path, ...]:
+        value = raw.get(key) or []
+        items = value if isinstance(value, list) else [value]
+        return tuple(base / str(v) for v in items)  # relative to the config file
+
+    return AirspaceConfig(volumes=paths("volumes"), regions=paths("regions"))
+
+
+_ALERT_PARTS: dict[str, type] = {"rules": RulesConfig, "engine": EngineConfig,
+                                 "workflow": WorkflowConfig}
+
+
+def alerts_from_mapping(raw: object, where: str) -> AlertsConfig:
+    """The ``alerts:`` section: one flat mapping of rule, engine and workflow settings."""
+    if not isinstance(raw, dict):
+        raise ConfigError("'alerts' must be a mapping", where=where)
+    own = {"coverage_nm", "interval_s"}
+    split: dict[str, dict[str, Any]] = {part: {} for part in _ALERT_PARTS}
+    hidden = {"volume_kinds", "partner"}  # set by the node: its airspace, node.partner
+    for key, value in raw.items():
+        if key in own:
+            continue
+        part = next((p for p, cls in _ALERT_PARTS.items() if key not in hidden
+                     and key in {f.name for f in dataclasses.fields(cls)}), None)
+        if part is None:
+            names = sorted(own | {f.name for cls in _ALERT_PARTS.values()
+                                  for f in dataclasses.fields(cls)} - hidden)
+            raise ConfigError(f"unknown key {key!r}; expected one of {names}", where=where)
+        split[part][key] = value
+    parts: dict[str, Any] = {p: dataclass_from_mapping(cls, split[p], where)
+                             for p, cls in _ALERT_PARTS.items()}
+    top = dataclass_from_mapping(AlertsConfig, {k: raw[k] for k in own if k in raw}, where)
+    return dataclasses.replace(top, rules=parts["rules"], engine=parts["engine"],
+                               workflow=parts["workflow"])
 
 
 def _map_from_mapping(raw: Any, where: str) -> MapConfig:

@@ -1,9 +1,12 @@
-"""A running node: sensor readers, the pipeline loop, the picture and the web API.
+"""A running node: sensor readers, the pipeline loop, the picture, alerts and the web API.
 
 Threads: the asyncio loop reads sockets and serves HTTP; decoding and fusion run in a
 worker thread (numba kernels release the GIL), one batch at a time, so reading never
-waits for fusion and fusion never races with itself.  The web layer only reads the
-published :class:`~skyshare.picture.Picture`.
+waits for fusion and fusion never races with itself.  The alert rules run in their own
+worker thread on the latest published picture, once per ``alerts.interval_s``: an alert
+storm (thousands of audit entries to commit) delays the next evaluation, never the
+picture.  The web layer only reads the published :class:`~skyshare.picture.Picture`
+and acts on alerts through :class:`~skyshare.alerts.service.AlertService`.
 """
 
 from __future__ import annotations
@@ -22,17 +25,26 @@ import numpy as np
 import numpy.typing as npt
 import uvicorn
 
-from skyshare.config import NodeConfig, SyntheticConfig
+from skyshare.airspace import Regions, VolumeSet, load_regions, load_volumes
+from skyshare.alerts.rules import SensorRangeCoverage
+from skyshare.alerts.service import AlertService
+from skyshare.auth import USERS_FILE, Sessions, UserStore
+from skyshare.config import AirspaceConfig, NodeConfig, SyntheticConfig
 from skyshare.errors import ConfigError
+from skyshare.node_audit import ChangeWatch
 from skyshare.picture import Picture
 from skyshare.pipeline import Pipeline, warm_up
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client, run_server
+from skyshare.store.audit import AUDIT_FILE, AuditLog
 from skyshare.synth.feed import SyntheticFeed, serve_beast
+from skyshare.synth.incidents import run_incidents
 from skyshare.synth.traffic import Traffic
 from skyshare.web.app import PipelineStats, create_app
 
 log = logging.getLogger("skyshare.node")
+
+HEAD_EVERY_S = 60.0  # how often the audit log's head is published to its heads file
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -88,6 +100,14 @@ def bind_http(host: str, port: int) -> socket.socket:
     return sock
 
 
+def load_airspace_config(config: AirspaceConfig) -> tuple[VolumeSet | None, Regions | None]:
+    """The configured volumes and regions, or None where none are configured."""
+    volumes = load_volumes(config.volumes)  # ids unique across the files
+    regions = [r for path in config.regions for r in load_regions(path).regions]
+    return (VolumeSet(volumes) if volumes else None,
+            Regions(regions) if regions else None)
+
+
 def with_synthetic_sensor(config: NodeConfig, port: int) -> NodeConfig:
     """``config`` plus a Beast client sensor reading the built-in synthetic feed."""
     spec = SensorSpec(name="synthetic", index=len(config.sensors), format="beast",
@@ -117,6 +137,19 @@ class Node:
         self._pending: list[SourceOutput] = []
         self.http_port = config.http_port
         self.ready = asyncio.Event()
+        self.volumes, self.owners = load_airspace_config(config.airspace)  # fail fast
+        self.alerts: AlertService | None = None  # from run(): it needs the audit log open
+        self.sessions: Sessions | None = None
+        self.audit: AuditLog | None = None  # open while run() runs
+
+    @property
+    def anonymous_read(self) -> bool:
+        return self.config.auth.anonymous_read
+
+    @property
+    def partner(self) -> str:
+        """The partner this node belongs to (answers for alerts outside every region)."""
+        return self.config.partner or self.config.name
 
     # -- NodeState for the web layer
     @property
@@ -207,7 +240,9 @@ class Node:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         # compile the kernels before the first frame arrives, so it does not wait for it
         await asyncio.to_thread(warm_up)
-        tasks = [asyncio.create_task(self._pipeline_loop(stop), name="pipeline")]
+        watch = await asyncio.to_thread(self._open_alerts)
+        tasks = [asyncio.create_task(self._pipeline_loop(stop), name="pipeline"),
+                 asyncio.create_task(self._alerts_loop(stop, watch), name="alerts")]
         if self.config.synthetic is not None:
             tasks.append(asyncio.create_task(
                 serve_synthetic(self.config.synthetic, self._synthetic_port, stop),
@@ -231,6 +266,60 @@ class Node:
         await stop.wait()
         server.should_exit = True
         await asyncio.gather(serve, *tasks, return_exceptions=True)
+        if self.audit is not None:
+            await asyncio.to_thread(self._close_audit)
+
+    # -- alerts
+    def _open_alerts(self) -> ChangeWatch:
+        """Open the audit log and users, record the configuration, start the alerting."""
+        cfg = self.config
+        self.audit = AuditLog(cfg.data_dir / AUDIT_FILE, cfg.name)
+        users = UserStore(cfg.auth.users or cfg.data_dir / USERS_FILE)
+        self.sessions = Sessions(users)
+        placed = tuple((s.lat, s.lon) for s in cfg.sensors
+                       if s.lat is not None and s.lon is not None)
+        alerts = replace(cfg.alerts, workflow=replace(cfg.alerts.workflow, partner=self.partner))
+        self.alerts = AlertService(
+            cfg.name, alerts, self.audit, airspace=self.volumes,
+            volumes=self.volumes.volumes if self.volumes is not None else (),
+            owners=self.owners,
+            coverage=SensorRangeCoverage(placed, alerts.coverage_nm) if placed else None)
+        watch = ChangeWatch(cfg, users, self.audit)
+        self.audit.append_many(watch.changes())
+        self.audit.publish_head()
+        return watch
+
+    def evaluate_alerts(self, now: float | None = None) -> int:
+        """Run the rules on the current picture (worker thread); returns events recorded."""
+        assert self.alerts is not None, "alerts start with run()"
+        return len(self.alerts.update(self._picture.tracks, now))
+
+    async def _alerts_loop(self, stop: asyncio.Event, watch: ChangeWatch) -> None:
+        assert self.audit is not None
+        interval = self.config.alerts.interval_s
+        last_head = time.monotonic()
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                await asyncio.to_thread(self.evaluate_alerts)
+                changes = await asyncio.to_thread(watch.changes)
+                if changes:
+                    await asyncio.to_thread(self.audit.append_many, changes)
+                if started - last_head >= HEAD_EVERY_S:
+                    await asyncio.to_thread(self.audit.publish_head)
+                    last_head = started
+            except Exception:  # the picture must go on; the failure is logged loudly
+                log.exception("alert evaluation failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.0, interval - (time.monotonic()
+                                                                          - started)))
+
+    def _close_audit(self) -> None:
+        assert self.audit is not None
+        try:
+            self.audit.publish_head()
+        finally:
+            self.audit.close()
 
     async def _run_sensor(self, spec: SensorSpec, status: SensorStatus,
                           stop: asyncio.Event) -> None:
@@ -257,4 +346,9 @@ async def wait_listening(port: int, timeout_s: float = 5.0) -> None:
 async def serve_synthetic(cfg: SyntheticConfig, port: int, stop: asyncio.Event) -> None:
     """The built-in synthetic receiver: a Beast server on loopback the node connects to."""
     traffic = Traffic(cfg.aircraft, seed=cfg.seed, region=cfg.region, start_time=time.time())
-    await serve_beast(SyntheticFeed(traffic), "127.0.0.1", port, stop=stop)
+    feed = serve_beast(SyntheticFeed(traffic), "127.0.0.1", port, stop=stop)
+    if cfg.incident_every_s <= 0:
+        await feed
+        return
+    await asyncio.gather(feed, run_incidents(traffic, cfg.incident_every_s,
+                                             cfg.incident_duration_s, cfg.seed, stop))

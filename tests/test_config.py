@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,50 @@ def test_config_errors_name_the_file_and_the_problem(tmp_path: Path, text: str,
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_alerts_airspace_and_auth_sections(tmp_path: Path) -> None:
+    (tmp_path / "zones").mkdir()
+    path = tmp_path / "node.yaml"
+    path.write_text("""
+node: {name: toulouse, partner: south}
+airspace:
+  volumes: [zones/a.openair, zones/b.geojson]
+  regions: regions.geojson
+alerts:
+  lookahead_s: 90
+  unexpected_squawks: [7000, 2000]
+  restricted_kinds: [restricted]
+  confirm_updates: 3
+  escalate_after_s: [60, 240]
+  handover_on_crossing: false
+  coverage_nm: 150
+auth: {users: users.sqlite, anonymous_read: false}
+""")
+    cfg = load_config(path)
+    assert cfg.partner == "south"
+    # paths are relative to the configuration file, not to where the node starts
+    assert cfg.airspace.volumes == (tmp_path / "zones/a.openair", tmp_path / "zones/b.geojson")
+    assert cfg.airspace.regions == (tmp_path / "regions.geojson",)
+    a = cfg.alerts
+    assert a.rules.lookahead_s == 90.0 and a.rules.unexpected_squawks == frozenset({7000, 2000})
+    assert a.rules.restricted_kinds == frozenset({"restricted"})
+    assert a.engine.confirm_updates == 3 and a.coverage_nm == 150.0
+    assert a.workflow.escalate_after_s == (60.0, 240.0) and not a.workflow.handover_on_crossing
+    assert cfg.auth.users == tmp_path / "users.sqlite" and cfg.auth.anonymous_read is False
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("alerts: {lookahed_s: 90}", "unknown key 'lookahed_s'"),
+    ("alerts: {partner: x}", "unknown key 'partner'"),  # set by node.partner only
+    ("alerts: {confirm_updates: many}", "alerts.confirm_updates"),
+    ("alerts: {handover_on_crossing: 1}", "is not true or false"),
+    ("alerts: {escalate_after_s: [60, soon]}", "alerts.escalate_after_s"),
+    ("airspace: {zones: a.txt}", "unknown keys ['zones']"),
+    ("auth: {anonymous: true}", "unknown keys ['anonymous']"),
+])
+def test_alerts_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "node.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)

@@ -38,6 +38,17 @@ class Rule(IntEnum):
     ABNORMAL_DESCENT = 9
 
 
+RULE_LABELS: Final = {
+    Rule.SQUAWK_7500: "Squawk 7500: unlawful interference",
+    Rule.SQUAWK_7600: "Squawk 7600: radio failure",
+    Rule.SQUAWK_7700: "Squawk 7700: emergency",
+    Rule.ADSB_EMERGENCY: "ADS-B emergency status",
+    Rule.TRANSPONDER_LOSS: "Transponder lost inside coverage",
+    Rule.RESTRICTED_ENTRY: "Inside a restricted volume",
+    Rule.RESTRICTED_WARNING: "Heading into a restricted volume",
+    Rule.UNIDENTIFIED: "Unidentified",
+    Rule.ABNORMAL_DESCENT: "Abnormal descent",
+}
 SQUAWK_RULES: Final = {7500: Rule.SQUAWK_7500, 7600: Rule.SQUAWK_7600, 7700: Rule.SQUAWK_7700}
 # the emergency status a squawk already implies (DO-260B sets them together)
 _IMPLIED: Final = {Emergency.UNLAWFUL_INTERFERENCE: 7500, Emergency.NO_COMMUNICATIONS: 7600,

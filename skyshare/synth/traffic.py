@@ -516,8 +516,13 @@ class Traffic:
              fl["lon0"], fl["bearing0"], out, parked)
         squawk = fl["squawk"][rows]
         icao24 = fl["icao24"][rows]
-        for address, code in self._squawk_override.items():
-            squawk = np.where(icao24 == address, np.int16(code), squawk)
+        if self._squawk_override:  # one pass for any number of overrides (alert storms)
+            addresses = np.fromiter(self._squawk_override, np.int64, len(self._squawk_override))
+            codes = np.fromiter(self._squawk_override.values(), np.int16, len(addresses))
+            order = np.argsort(addresses)
+            addresses, codes = addresses[order], codes[order]
+            at = np.minimum(np.searchsorted(addresses, icao24), len(addresses) - 1)
+            squawk = np.where(addresses[at] == icao24, codes[at], squawk)
         icao = self.airports.icao
         return TrafficState(
             time=t, icao24=icao24, callsign=fl["callsign"][rows], category=fl["category"][rows],

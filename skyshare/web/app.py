@@ -11,6 +11,7 @@ Routes
 ``GET /metrics``                Prometheus text exposition
 ``WS  /api/stream[?format=binary]``  a full snapshot, then compact deltas (JSON
                                 columns, or packed binary columns: :mod:`.wire`)
+``/api/login``, ``/api/alerts``…  logging in and the alerts workflow: :mod:`.alerts_api`
 
 The app reads the node through :class:`NodeState` only; it never touches the
 pipeline's state directly, so a slow client cannot stall fusion.
@@ -32,10 +33,13 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skyshare import __version__
+from skyshare.alerts.service import AlertService
+from skyshare.auth import Sessions
 from skyshare.config import MapConfig
 from skyshare.picture import BBox, Picture
 from skyshare.sources.base import SensorStatus
 from skyshare.web import views, wire
+from skyshare.web.alerts_api import alerts_routes
 from skyshare.web.static_routes import static_routes
 
 
@@ -68,6 +72,12 @@ class NodeState(Protocol):
     def stream_interval_s(self) -> float: ...
     @property
     def reference(self) -> tuple[float, float] | None: ...
+    @property
+    def alerts(self) -> AlertService | None: ...
+    @property
+    def sessions(self) -> Sessions | None: ...
+    @property
+    def anonymous_read(self) -> bool: ...
 
 
 def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
@@ -121,6 +131,7 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
             "latency_p99_s": None if math.isnan(st.latency_p99_s) else st.latency_p99_s,
             "decode": st.decode_counts,
             "tracker": st.tracker_counts,
+            "alerts": alerts_status(node.alerts),
         })
 
     async def metrics(request: Request) -> Response:
@@ -161,6 +172,7 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
         Route("/api/status", status),
         Route("/metrics", metrics),
         WebSocketRoute("/api/stream", stream),
+        *alerts_routes(node),
     ]
     return Starlette(routes=routes)
 
@@ -173,6 +185,17 @@ async def _until_closed(ws: WebSocket) -> None:
                 return
     except (WebSocketDisconnect, RuntimeError):
         return
+
+
+def alerts_status(alerts: AlertService | None) -> dict[str, Any] | None:
+    """What the alerting costs and does: evaluation time, counts, audit backlog."""
+    if alerts is None:
+        return None
+    st = alerts.stats
+    return {"evaluations": st.evaluations, "last_ms": round(st.last_ms, 2),
+            "max_ms": round(st.max_ms, 2), "active": len(alerts.engine.active),
+            "raised": st.raised, "cleared": st.cleared, "events": st.events,
+            "unwritten": alerts.unwritten}
 
 
 def sensor_json(s: SensorStatus, now: float) -> dict[str, Any]:
@@ -226,6 +249,16 @@ def prometheus_text(node: NodeState, now: float) -> str:
     metric("skyshare_reports_total", "counter", "Decoded reports fused.", [("", st.reports)])
     metric("skyshare_tracks", "gauge", "Confirmed tracks in the picture.",
            [("", len(node.picture.tracks))])
+    if node.alerts is not None:
+        a = node.alerts
+        metric("skyshare_alerts_active", "gauge", "Alerts whose condition holds.",
+               [("", len(a.engine.active))])
+        metric("skyshare_alerts_raised_total", "counter", "Alerts raised.", [("", a.stats.raised)])
+        metric("skyshare_alert_evaluation_seconds", "gauge",
+               "Time of the last rule evaluation.", [("", a.stats.last_ms / 1000)])
+        metric("skyshare_audit_unwritten", "gauge",
+               "Events the audit log has not accepted yet (0 when healthy).",
+               [("", a.unwritten)])
     lat = [(f'{{quantile="{q}"}}', v) for q, v in (("0.5", st.latency_p50_s),
                                                    ("0.99", st.latency_p99_s))
            if not math.isnan(v)]

@@ -1,0 +1,369 @@
+"""The duty workflow: who answers for each alert, where it stands, and every step as an
+audit event.
+
+An alert (from :mod:`skyshare.alerts.engine`) becomes a :class:`Case` owned by the
+partner responsible for where it happens (the responsibility regions; outside all of
+them, this node's own partner).  A case moves ``new -> acknowledged -> resolved``:
+
+- only users of the owning partner act on it, and only duty officers or supervisors;
+- a case still ``new`` after ``escalate_after_s[0]`` seconds is escalated to the
+  supervisors, again after each further threshold;
+- when the aircraft crosses into another partner's region (or a duty officer decides
+  so) the case is *offered* to that partner.  The sending side keeps it, escalations
+  included, until the receiving side accepts; accepting acknowledges it in the
+  receiver's name.  A declined offer is not repeated for the same partner;
+- when the alert's condition ends, an acknowledged case is resolved by the system; a
+  case nobody acknowledged stays ``new`` (marked ``condition ended``) so that someone
+  sees it happened, and is resolved as soon as it is acknowledged;
+- a supervisor may reopen a resolved case.
+
+Every method returns the :class:`Event` s it caused; they have the shape of
+:class:`skyshare.store.audit.AuditRecord`, so the node appends them to the audit log
+as they are.  The workflow itself does no I/O and is safe to call from several threads
+(the pipeline thread and the web handlers).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Final, Literal, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from skyshare.alerts.engine import Alert, Changes
+from skyshare.alerts.rules import Rule
+from skyshare.auth import Actor, Role
+from skyshare.errors import SkyshareError
+from skyshare.model import TRACK_DTYPE
+
+SYSTEM: Final = "system"
+
+
+class State(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+Problem = Literal["not_found", "forbidden", "conflict", "invalid"]
+
+
+class WorkflowError(SkyshareError):
+    """An action the workflow refuses; ``problem`` says which kind (the API's status)."""
+
+    def __init__(self, problem: Problem, message: str) -> None:
+        self.problem = problem
+        super().__init__(message)
+
+
+class Event(NamedTuple):
+    """One workflow step, shaped like an audit record (kind, subject, data, actor, ...)."""
+
+    kind: str
+    subject: str
+    data: dict[str, Any]
+    actor: str
+    exercise: bool
+    time: float
+
+
+class Owners(Protocol):
+    """The part of :class:`skyshare.airspace.Regions` routing needs."""
+
+    @property
+    def partners(self) -> tuple[str, ...]: ...
+
+    def owner(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.intp]: ...
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """Workflow settings (YAML ``alerts.workflow:``)."""
+
+    partner: str = "skyshare"
+    """This node's partner: answers for alerts outside every responsibility region."""
+    escalate_after_s: tuple[float, ...] = (120.0, 300.0)
+    """Escalate a case still new after each of these many seconds."""
+    handover_on_crossing: bool = True
+    """Offer a case to the partner whose region the aircraft has entered."""
+    keep_resolved_s: float = 3600.0
+    """How long resolved cases stay listed (the audit log keeps them for ever)."""
+
+
+@dataclass
+class Case:
+    """The workflow state of one alert."""
+
+    alert: Alert
+    partner: str  # responsible now
+    state: State = State.NEW
+    updated_at: float = math.nan
+    escalation: int = 0  # thresholds of escalate_after_s passed while new
+    offered_to: str | None = None  # a hand-over awaiting that partner's acceptance
+    declined_by: frozenset[str] = frozenset()
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
+    resolved_by: str | None = None
+    resolved_at: float | None = None
+    comment: str = ""
+    history: list[Event] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.alert.id
+
+    @property
+    def condition_active(self) -> bool:
+        return self.alert.active
+
+    def routed_to(self, partner: str) -> bool:
+        """Whether ``partner`` has to know of this case (it owns it or is offered it)."""
+        return partner in (self.partner, self.offered_to)
+
+
+def track_json(row: npt.NDArray[np.void]) -> dict[str, Any]:
+    """A TRACK_DTYPE row as JSON-ready values (NaN -> None, callsign as text)."""
+    out: dict[str, Any] = {}
+    for name in TRACK_DTYPE.names or ():
+        value = row[name].item()
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace").strip()
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = None
+        out[name] = value
+    return out
+
+
+def _alert_json(alert: Alert, partner: str) -> dict[str, Any]:
+    return {"rule": Rule(alert.rule).name.lower(), "track_id": alert.track_id,
+            "volume": alert.volume, "value": alert.value if math.isfinite(alert.value) else None,
+            "verified": alert.verified, "partner": partner, "evidence": track_json(alert.evidence)}
+
+
+class Workflow:
+    """The cases of one node, and the actions duty officers take on them."""
+
+    def __init__(self, config: WorkflowConfig | None = None, owners: Owners | None = None
+                 ) -> None:
+        self.config = config or WorkflowConfig()
+        self.owners = owners
+        self._cases: dict[str, Case] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def partners(self) -> tuple[str, ...]:
+        """Every partner a case can be routed or handed over to."""
+        known = self.owners.partners if self.owners is not None else ()
+        return tuple(dict.fromkeys((self.config.partner, *known)))
+
+    # -- reading
+    def cases(self, *, partner: str | None = None, include_resolved: bool = True
+              ) -> list[Case]:
+        """Copies of the cases (routed to ``partner`` if given), newest first."""
+        with self._lock:
+            found = [replace(c, history=list(c.history)) for c in self._cases.values()
+                     if (partner is None or c.routed_to(partner))
+                     and (include_resolved or c.state != State.RESOLVED)]
+        return sorted(found, key=lambda c: -c.alert.raised_at)
+
+    def get(self, alert_id: str) -> Case:
+        with self._lock:
+            case = self._find(alert_id)
+            return replace(case, history=list(case.history))
+
+    def restore(self, case: Case) -> None:
+        """Put back a copy taken with :meth:`get` (an action the audit log refused)."""
+        with self._lock:
+            self._cases[case.id] = replace(case, history=list(case.history))
+
+    # -- fed by the pipeline
+    def on_changes(self, changes: Changes, now: float) -> list[Event]:
+        """Open a case per raised alert (routed by position); note cleared ones."""
+        events: list[Event] = []
+        partners = self.route(changes.raised)
+        with self._lock:
+            for alert, partner in zip(changes.raised, partners, strict=True):
+                case = Case(alert=alert, partner=partner, updated_at=now)
+                self._cases[alert.id] = case
+                events.append(self._log(case, "alert.raised", SYSTEM, now,
+                                        _alert_json(alert, partner)))
+            for alert in changes.cleared:
+                cleared = self._cases.get(alert.id)
+                if cleared is None:
+                    continue
+                case = cleared
+                events.append(self._log(case, "alert.cleared", SYSTEM, now,
+                                        {"latest": track_json(alert.latest)}))
+                if case.state == State.ACKNOWLEDGED:
+                    events.append(self._resolve(case, SYSTEM, "condition ended", now))
+        return events
+
+    def tick(self, now: float) -> list[Event]:
+        """Escalations due, hand-overs offered on crossing, old resolved cases dropped."""
+        events: list[Event] = []
+        with self._lock:
+            open_cases = [c for c in self._cases.values() if c.state != State.RESOLVED]
+            thresholds = self.config.escalate_after_s
+            for case in open_cases:
+                if case.state == State.NEW and case.escalation < len(thresholds) and (
+                        now - case.alert.raised_at >= thresholds[case.escalation]):
+                    case.escalation += 1
+                    events.append(self._log(case, "alert.escalated", SYSTEM, now, {
+                        "level": case.escalation, "to": Role.SUPERVISOR.value,
+                        "partner": case.partner,
+                        "unacknowledged_s": round(now - case.alert.raised_at, 1)}))
+            if self.config.handover_on_crossing:
+                events += self._offer_on_crossing(open_cases, now)
+            cutoff = now - self.config.keep_resolved_s
+            for key in [k for k, c in self._cases.items()
+                        if c.state == State.RESOLVED and (c.resolved_at or now) < cutoff]:
+                del self._cases[key]
+        return events
+
+    def route(self, alerts: Sequence[Alert]) -> list[str]:
+        """The partner responsible for where each alert's aircraft is now."""
+        if not alerts:
+            return []
+        if self.owners is None:
+            return [self.config.partner] * len(alerts)
+        lat = np.array([a.latest["lat"] for a in alerts], np.float64)
+        lon = np.array([a.latest["lon"] for a in alerts], np.float64)
+        index = self.owners.owner(lat, lon)
+        names = self.owners.partners
+        return [names[i] if i >= 0 else self.config.partner for i in index.tolist()]
+
+    def _offer_on_crossing(self, cases: list[Case], now: float) -> list[Event]:
+        candidates = [c for c in cases if c.offered_to is None]
+        events = []
+        for case, partner in zip(candidates, self.route([c.alert for c in candidates]),
+                                 strict=True):
+            if partner != case.partner and partner not in case.declined_by:
+                events.append(self._offer(case, partner, SYSTEM, "crossing", now))
+        return events
+
+    # -- duty officers' actions
+    def acknowledge(self, alert_id: str, actor: Actor, now: float) -> list[Event]:
+        with self._lock:
+            case = self._acting_on(alert_id, actor, owner=True)
+            if case.state != State.NEW:
+                raise WorkflowError("conflict", f"alert {alert_id} is already {case.state}")
+            events = [self._acknowledge(case, actor.user, now)]
+            if not case.condition_active:
+                events.append(self._resolve(case, SYSTEM, "condition ended", now))
+            return events
+
+    def resolve(self, alert_id: str, actor: Actor, comment: str, now: float) -> list[Event]:
+        comment = comment.strip()
+        if not comment:
+            raise WorkflowError("invalid", "resolving an alert needs a comment saying how")
+        with self._lock:
+            case = self._acting_on(alert_id, actor, owner=True)
+            if case.state != State.ACKNOWLEDGED:
+                raise WorkflowError("conflict", f"alert {alert_id} is {case.state}; "
+                                    "only an acknowledged alert can be resolved")
+            return [self._resolve(case, actor.user, comment, now)]
+
+    def hand_over(self, alert_id: str, actor: Actor, to: str, now: float) -> list[Event]:
+        with self._lock:
+            case = self._acting_on(alert_id, actor, owner=True)
+            if to not in self.partners:
+                raise WorkflowError("invalid", f"unknown partner {to!r}; known: "
+                                    f"{', '.join(self.partners)}")
+            if to == case.partner:
+                raise WorkflowError("invalid", f"alert {alert_id} is already {to}'s")
+            if case.state == State.RESOLVED or case.offered_to is not None:
+                raise WorkflowError("conflict", f"alert {alert_id} is "
+                                    + (f"already offered to {case.offered_to}"
+                                       if case.offered_to else "resolved"))
+            return [self._offer(case, to, actor.user, "manual", now)]
+
+    def accept(self, alert_id: str, actor: Actor, now: float) -> list[Event]:
+        with self._lock:
+            case = self._offered(alert_id, actor)
+            sender = case.partner
+            case.partner, case.offered_to, case.escalation = actor.partner, None, 0
+            case.declined_by = frozenset()
+            events = [self._log(case, "alert.handover_accepted", actor.user, now,
+                                {"from": sender, "to": actor.partner})]
+            case.state = State.NEW
+            events.append(self._acknowledge(case, actor.user, now))
+            if not case.condition_active:
+                events.append(self._resolve(case, SYSTEM, "condition ended", now))
+            return events
+
+    def decline(self, alert_id: str, actor: Actor, reason: str, now: float) -> list[Event]:
+        with self._lock:
+            case = self._offered(alert_id, actor)
+            case.offered_to = None
+            case.declined_by = case.declined_by | {actor.partner}
+            return [self._log(case, "alert.handover_declined", actor.user, now,
+                              {"from": case.partner, "to": actor.partner,
+                               "reason": reason.strip()})]
+
+    def reopen(self, alert_id: str, actor: Actor, reason: str, now: float) -> list[Event]:
+        with self._lock:
+            case = self._acting_on(alert_id, actor, owner=True)
+            if actor.role != Role.SUPERVISOR:
+                raise WorkflowError("forbidden", "only a supervisor can reopen an alert")
+            if case.state != State.RESOLVED:
+                raise WorkflowError("conflict", f"alert {alert_id} is {case.state}, not resolved")
+            case.state, case.resolved_by, case.resolved_at = State.ACKNOWLEDGED, None, None
+            return [self._log(case, "alert.reopened", actor.user, now,
+                              {"reason": reason.strip()})]
+
+    # -- internals (called with the lock held)
+    def _find(self, alert_id: str) -> Case:
+        case = self._cases.get(alert_id)
+        if case is None:
+            raise WorkflowError("not_found", f"no alert {alert_id!r} (resolved alerts are "
+                                f"listed for {self.config.keep_resolved_s:g} s)")
+        return case
+
+    def _acting_on(self, alert_id: str, actor: Actor, *, owner: bool) -> Case:
+        if not actor.role.can_act():
+            raise WorkflowError("forbidden", f"{actor.user} is {actor.role.value}: "
+                                "read-only users cannot act on alerts")
+        case = self._find(alert_id)
+        if owner and actor.partner != case.partner:
+            raise WorkflowError("forbidden", f"alert {alert_id} is {case.partner}'s; only "
+                                f"its users can act on it ({actor.user} is {actor.partner}'s)")
+        return case
+
+    def _offered(self, alert_id: str, actor: Actor) -> Case:
+        case = self._acting_on(alert_id, actor, owner=False)
+        if case.offered_to is None:
+            raise WorkflowError("conflict", f"alert {alert_id} is not being handed over")
+        if case.offered_to != actor.partner:
+            raise WorkflowError("forbidden", f"alert {alert_id} is offered to "
+                                f"{case.offered_to}, not to {actor.partner}")
+        return case
+
+    def _offer(self, case: Case, to: str, actor: str, reason: str, now: float) -> Event:
+        case.offered_to = to
+        return self._log(case, "alert.handover_offered", actor, now,
+                         {"from": case.partner, "to": to, "reason": reason})
+
+    def _acknowledge(self, case: Case, user: str, now: float) -> Event:
+        case.state, case.acknowledged_by, case.acknowledged_at = State.ACKNOWLEDGED, user, now
+        return self._log(case, "alert.acknowledged", user, now,
+                         {"partner": case.partner,
+                          "after_s": round(now - case.alert.raised_at, 3)})
+
+    def _resolve(self, case: Case, user: str, comment: str, now: float) -> Event:
+        case.state, case.resolved_by, case.resolved_at = State.RESOLVED, user, now
+        case.comment, case.offered_to = comment, None
+        return self._log(case, "alert.resolved", user, now,
+                         {"partner": case.partner, "comment": comment})
+
+    def _log(self, case: Case, kind: str, actor: str, now: float, data: dict[str, Any]
+             ) -> Event:
+        case.updated_at = now
+        event = Event(kind, case.id, data, actor, case.alert.exercise, now)
+        case.history.append(event)
+        return event
+
