@@ -283,7 +283,8 @@ class Node:
             cfg.name, alerts, self.audit, airspace=self.volumes,
             volumes=self.volumes.volumes if self.volumes is not None else (),
             owners=self.owners,
-            coverage=SensorRangeCoverage(placed, alerts.coverage_nm) if placed else None)
+            coverage=SensorRangeCoverage(placed, alerts.coverage_nm) if placed else None,
+            first_serial=self.audit.head()[0] + 1)  # ids never repeat within one log
         watch = ChangeWatch(cfg, users, self.audit)
         self.audit.append_many(watch.changes())
         self.audit.publish_head()

@@ -29,16 +29,21 @@ def wait_for(check, timeout_s: float, what: str):  # type: ignore[no-untyped-def
     raise AssertionError(f"{what} within {timeout_s} s")
 
 
-def test_kill_after_acknowledging_loses_nothing(tmp_path: Path) -> None:
+def start_demo(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    with (tmp_path / "demo.out").open("w") as out:
+    with (data_dir / "demo.out").open("a") as out:
         demo = subprocess.Popen(
             [sys.executable, "-m", "skyshare", "demo", "--port", str(port), "--data-dir",
-             str(tmp_path), "--aircraft", "200", "--incident-every", "2"],
+             str(data_dir), "--aircraft", "200", "--incident-every", "2"],
             stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: httpx.get(f"{base}/api/status").status_code == 200, 120, "no node")
+    return demo, base
+
+
+def test_kill_after_acknowledging_loses_nothing(tmp_path: Path) -> None:
+    demo, base = start_demo(tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: httpx.get(f"{base}/api/status").status_code == 200, 120, "no node")
         logins = {line.split()[0]: line.split()[1] for line in
                   (tmp_path / "demo-logins.txt").read_text().splitlines()
                   if not line.startswith("#")}
@@ -62,4 +67,15 @@ def test_kill_after_acknowledging_loses_nothing(tmp_path: Path) -> None:
     assert "chain intact" in verify.stdout + verify.stderr
     with AuditLog(tmp_path / AUDIT_FILE, "demo") as log:  # reopening checks the tail too
         acks = [(e.subject, e.actor) for e in log.entries(kind="alert.acknowledged")]
+        before = {e.subject for e in log.entries(kind="alert.raised")}
     assert (alert["id"], user) in acks
+
+    # restarted on the same log, the node never reuses an alert id
+    demo, base = start_demo(tmp_path)
+    try:
+        fresh = wait_for(lambda: [a["id"] for a in httpx.get(f"{base}/api/alerts").json()[
+            "alerts"]], 90, "no alert after the restart")
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)
+    assert before and not set(fresh) & before

@@ -82,10 +82,13 @@ class Changes:
 class AlertEngine:
     """Keeps the active alerts of one node, fed one evaluation per picture update."""
 
-    def __init__(self, node: str, config: EngineConfig | None = None) -> None:
+    def __init__(self, node: str, config: EngineConfig | None = None, *,
+                 first_serial: int = 1) -> None:
+        """Alert ids are ``<node>-<serial>``; a node starts its serials after the last
+        seq of its audit log, so ids stay unique across restarts."""
         self.node = node
         self.config = config or EngineConfig()
-        self._serial = count(1)
+        self._serial = count(first_serial)
         self._streak: dict[int, int] = {}  # key -> consecutive evaluations held, not raised
         self._active: dict[int, Alert] = {}
 

@@ -76,13 +76,14 @@ class AlertService:
 
     def __init__(self, node: str, config: AlertsConfig, audit: AuditSink, *,
                  airspace: Airspace | None = None, volumes: Sequence[Named] = (),
-                 owners: Owners | None = None, coverage: Coverage | None = None) -> None:
+                 owners: Owners | None = None, coverage: Coverage | None = None,
+                 first_serial: int = 1) -> None:
         self.config = config
         self.volumes = tuple(volumes)  # what the airspace's volume indices refer to
         self.rules = replace(config.rules, volume_kinds=tuple(v.kind for v in self.volumes))
         self.airspace = airspace
         self.coverage = coverage
-        self.engine = AlertEngine(node, config.engine)
+        self.engine = AlertEngine(node, config.engine, first_serial=first_serial)
         self.workflow = Workflow(config.workflow, owners)
         self.audit = audit
         self.stats = AlertStats()

@@ -34,12 +34,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skyshare import __version__
 from skyshare.alerts.service import AlertService
-from skyshare.auth import Sessions
 from skyshare.config import MapConfig
 from skyshare.picture import BBox, Picture
 from skyshare.sources.base import SensorStatus
 from skyshare.web import views, wire
-from skyshare.web.alerts_api import alerts_routes
+from skyshare.web.alerts_api import AlertsNode, alerts_routes
 from skyshare.web.static_routes import static_routes
 
 
@@ -57,8 +56,8 @@ class PipelineStats:
     tracker_counts: dict[str, int] = field(default_factory=dict)
 
 
-class NodeState(Protocol):
-    """What the web layer needs from a running node."""
+class NodeState(AlertsNode, Protocol):
+    """What the web layer needs from a running node (and :class:`AlertsNode`)."""
 
     @property
     def name(self) -> str: ...
@@ -72,12 +71,6 @@ class NodeState(Protocol):
     def stream_interval_s(self) -> float: ...
     @property
     def reference(self) -> tuple[float, float] | None: ...
-    @property
-    def alerts(self) -> AlertService | None: ...
-    @property
-    def sessions(self) -> Sessions | None: ...
-    @property
-    def anonymous_read(self) -> bool: ...
 
 
 def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
