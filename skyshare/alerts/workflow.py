@@ -8,6 +8,8 @@ them, this node's own partner).  A case moves ``new -> acknowledged -> resolved`
 - only users of the owning partner act on it, and only duty officers or supervisors;
 - a case still ``new`` after ``escalate_after_s[0]`` seconds is escalated to the
   supervisors, again after each further threshold;
+- a case raised before its aircraft had a position goes to this node's partner and
+  moves, unanswered, to whoever's region the first position falls in;
 - when the aircraft crosses into another partner's region (or a duty officer decides
   so) the case is *offered* to that partner.  The sending side keeps it, escalations
   included, until the receiving side accepts; accepting acknowledges it in the
@@ -101,6 +103,7 @@ class Case:
 
     alert: Alert
     partner: str  # responsible now
+    region: str | None = None  # whose region the aircraft was last seen in (None: unknown)
     state: State = State.NEW
     updated_at: float = math.nan
     escalation: int = 0  # thresholds of escalate_after_s passed while new
@@ -185,10 +188,11 @@ class Workflow:
     def on_changes(self, changes: Changes, now: float) -> list[Event]:
         """Open a case per raised alert (routed by position); note cleared ones."""
         events: list[Event] = []
-        partners = self.route(changes.raised)
+        regions = self._regions(changes.raised)
         with self._lock:
-            for alert, partner in zip(changes.raised, partners, strict=True):
-                case = Case(alert=alert, partner=partner, updated_at=now)
+            for alert, region in zip(changes.raised, regions, strict=True):
+                partner = region or self.config.partner
+                case = Case(alert=alert, partner=partner, region=region, updated_at=now)
                 self._cases[alert.id] = case
                 events.append(self._log(case, "alert.raised", SYSTEM, now,
                                         _alert_json(alert, partner)))
@@ -217,8 +221,7 @@ class Workflow:
                         "level": case.escalation, "to": Role.SUPERVISOR.value,
                         "partner": case.partner,
                         "unacknowledged_s": round(now - case.alert.raised_at, 1)}))
-            if self.config.handover_on_crossing:
-                events += self._offer_on_crossing(open_cases, now)
+            events += self._follow(open_cases, now)
             cutoff = now - self.config.keep_resolved_s
             for key in [k for k, c in self._cases.items()
                         if c.state == State.RESOLVED and (c.resolved_at or now) < cutoff]:
@@ -226,24 +229,45 @@ class Workflow:
         return events
 
     def route(self, alerts: Sequence[Alert]) -> list[str]:
-        """The partner responsible for where each alert's aircraft is now."""
+        """The partner responsible for where each alert's aircraft is now (this node's
+        partner outside every region, or where the position is not known)."""
+        return [r or self.config.partner for r in self._regions(alerts)]
+
+    def _regions(self, alerts: Sequence[Alert]) -> list[str | None]:
+        """Whose region each alert's aircraft is in (this node's partner outside every
+        region); None while its position is unknown."""
         if not alerts:
             return []
-        if self.owners is None:
-            return [self.config.partner] * len(alerts)
         lat = np.array([a.latest["lat"] for a in alerts], np.float64)
         lon = np.array([a.latest["lon"] for a in alerts], np.float64)
+        known = np.isfinite(lat) & np.isfinite(lon)
+        if self.owners is None:
+            return [self.config.partner if k else None for k in known.tolist()]
         index = self.owners.owner(lat, lon)
         names = self.owners.partners
-        return [names[i] if i >= 0 else self.config.partner for i in index.tolist()]
+        return [None if not k else names[i] if i >= 0 else self.config.partner
+                for i, k in zip(index.tolist(), known.tolist(), strict=True)]
 
-    def _offer_on_crossing(self, cases: list[Case], now: float) -> list[Event]:
-        candidates = [c for c in cases if c.offered_to is None]
+    def _follow(self, cases: list[Case], now: float) -> list[Event]:
+        """React to aircraft changing region: a case raised before its aircraft had a
+        position is routed where it turns out to be (nobody has answered it yet); any
+        other crossing into another partner's region offers the case to that partner.
+        Only a change of region counts, so an accepted hand-over is not offered back
+        while the aircraft stays where it was."""
         events = []
-        for case, partner in zip(candidates, self.route([c.alert for c in candidates]),
-                                 strict=True):
-            if partner != case.partner and partner not in case.declined_by:
-                events.append(self._offer(case, partner, SYSTEM, "crossing", now))
+        for case, region in zip(cases, self._regions([c.alert for c in cases]), strict=True):
+            if region is None or region == case.region:
+                continue
+            first_fix, case.region = case.region is None, region
+            if region == case.partner:
+                continue
+            if first_fix and case.state == State.NEW and case.offered_to is None:
+                sender, case.partner = case.partner, region
+                events.append(self._log(case, "alert.routed", SYSTEM, now, {
+                    "from": sender, "to": region, "reason": "first position"}))
+            elif (self.config.handover_on_crossing and case.offered_to is None
+                  and region not in case.declined_by):
+                events.append(self._offer(case, region, SYSTEM, "crossing", now))
         return events
 
     # -- duty officers' actions

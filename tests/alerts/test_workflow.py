@@ -157,6 +157,43 @@ def test_a_declined_offer_is_not_repeated_and_stays_with_the_sender() -> None:
     assert exc.value.problem == "conflict"
 
 
+def test_an_accepted_hand_over_is_not_offered_back_while_the_aircraft_stays() -> None:
+    desk, alert = raise_one(5.0)  # deep in the west, and it stays there
+    desk.flow.hand_over(alert.id, WEST_DUTY, "east", T0 + 1)
+    desk.flow.accept(alert.id, EAST_DUTY, T0 + 2)
+    assert desk.step(squawking([5.0]), T0 + 3) == []  # no crossing, so no offer back
+    assert desk.step(squawking([5.5]), T0 + 4) == []
+    assert desk.flow.get(alert.id).partner == "east"
+    assert desk.step(squawking([25.0]), T0 + 5) == ["alert.handover_offered"]  # a crossing
+    assert desk.flow.get(alert.id).offered_to == "home"
+
+
+def test_an_alert_without_a_position_is_routed_when_one_arrives() -> None:
+    desk = Desk()
+    unplaced = squawking([15.0])
+    unplaced["lat"] = unplaced["lon"] = np.nan  # a squawk heard before any position
+    desk.step(unplaced, T0)
+    (case,) = desk.flow.cases()
+    assert case.partner == "home" and case.region is None
+    assert desk.step(squawking([15.0]), T0 + 1) == ["alert.routed"]
+    case = desk.flow.get(case.id)
+    assert (case.partner, case.offered_to) == ("east", None)
+    assert case.history[-1].data == {"from": "home", "to": "east", "reason": "first position"}
+
+
+
+def test_an_answered_alert_is_offered_not_moved_when_its_first_position_arrives() -> None:
+    desk = Desk()
+    unplaced = squawking([15.0])
+    unplaced["lat"] = unplaced["lon"] = np.nan
+    desk.step(unplaced, T0)
+    (case,) = desk.flow.cases()
+    desk.flow.acknowledge(case.id, HOME_DUTY, T0 + 1)  # home answered it: it stays home's
+    assert desk.step(squawking([15.0]), T0 + 2) == ["alert.handover_offered"]
+    case = desk.flow.get(case.id)
+    assert (case.partner, case.offered_to) == ("home", "east")
+
+
 def test_manual_hand_over_checks_the_partner() -> None:
     desk, alert = raise_one(5.0)
     with pytest.raises(WorkflowError, match="unknown partner 'mars'"):
