@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 
 import {
   altitude, speed, verticalRate, heading, position, seconds, distance, greatCircle, bandIndex,
-  emergencyOf, metres, rate, text, list, count, isNum,
+  emergencyOf, metres, rate, text, list, count, isNum, age,
 } from '../../skyshare/web/static/format.js';
 import { SETTINGS } from '../../skyshare/web/static/settings.js';
 
@@ -88,6 +88,19 @@ describe('formatters', () => {
     assert.equal(seconds(7170), '2 h 0 min');
     assert.equal(seconds(3599.6), '1 h 0 min');
     assert.equal(seconds(59.6), '1 min 0 s');
+  });
+
+  test('age: whole seconds, then whole minutes, then hours and minutes', () => {
+    assert.equal(age(0), '0 s');
+    assert.equal(age(12.9), '12 s');
+    assert.equal(age(59.99), '59 s');
+    assert.equal(age(60), '1 min');
+    assert.equal(age(3599), '59 min');
+    assert.equal(age(3600), '1 h 00 min');
+    assert.equal(age(7505), '2 h 05 min');
+    assert.equal(age(-3), '0 s', 'clocks a little apart');
+    assert.equal(age(null), DASH);
+    assert.equal(age(NaN), DASH);
   });
 
   test('distance: nautical miles by default, or km; more decimals when short', () => {

@@ -87,6 +87,14 @@ describe('isEmergency', () => {
     const result = [1, 2, 3, 4].map((id) => isEmergency(store, store.slot(id), codes));
     assert.deepEqual(result, [true, true, false, false]);
   });
+
+  test('or by an open alert on its track (a set of track ids)', () => {
+    const store = storeOf([{ id: 1, emergency: 3 }, { id: 3, squawk: 1200 }, { id: 4 }]);
+    const codes = emergencySquawkSet(SETTINGS.emergencySquawks);
+    const alerted = new Set([3, 99]);
+    const result = [1, 3, 4].map((id) => isEmergency(store, store.slot(id), codes, alerted));
+    assert.deepEqual(result, [true, true, false]);
+  });
 });
 
 describe('buildSymbols', () => {
@@ -154,6 +162,22 @@ describe('buildSymbols', () => {
       assert.equal(e.alpha, 1);
     }
     assert.equal(last[0].heading, 45);
+  });
+
+  test('aircraft with an open alert are drawn as emergencies', () => {
+    const store = storeOf(rows);
+    const slots = [...store.slots()];
+    const plainAlerted = instances(buildSymbols(store, slots, style(), null, anchor,
+      new Set([1, 3])));
+    const red = f32rgb(SETTINGS.emergencyColour);
+    // emergencies 2 and 3 plus alerted 1 (3 is both): three halos, three red aircraft last
+    assert.equal(plainAlerted.length, 5 + 3);
+    assert.deepEqual(plainAlerted.slice(0, 3).map((i) => i.shape), Array(3).fill(SHAPE.HALO));
+    const last = plainAlerted.slice(5);
+    assert.deepEqual(last.map((i) => i.colour), [red, red, red]);
+    assert.equal(last[0].heading, 90, 'aircraft 1, in slot order among the emergencies');
+    const none = instances(buildSymbols(store, slots, style(), null, anchor, new Set()));
+    assert.equal(none.length, 5 + 2);
   });
 
   test('no selection: only the emergencies have halos', () => {

@@ -2,7 +2,8 @@
 // All state lives in `main`'s closure; nothing is put on `window`.
 
 import { SETTINGS } from './settings.js';
-import { altitude, rate, speed } from './format.js';
+import { startAlerts } from './alerts.js';
+import { altitude, isNum, rate, speed } from './format.js';
 import { makeFilter, visibleSlots } from './filters.js';
 import { formatHash, parseHash } from './hash.js';
 import {
@@ -47,7 +48,10 @@ function elements(doc) {
   return { banner: $('banner'), map: $('map'), labels: $('labels'), search: $('search'),
     legend: $('legend'), sources: $('sources'), measure: $('measure'),
     measureReadout: $('measure-readout'), sensors: $('sensors'), panel: $('panel'),
-    status: $('status'), nodeName: $('node-name') };
+    status: $('status'), nodeName: $('node-name'),
+    alerts: { root: $('alerts'), count: $('alert-count'), login: $('login'),
+      allRow: $('alerts-all-row'), all: $('alerts-all'), note: $('alerts-note'),
+      list: $('alert-list') } };
 }
 
 function boundsOf(map) {
@@ -112,9 +116,10 @@ async function main() {
   const fromHash = parseHash(window.location.hash);
   const state = { filter: makeFilter(null, ''), selectedId: fromHash.selected, visible: [],
     sensors: [], connection: 'connecting', rate: null, lastStatus: null,
-    fitted: fromHash.view !== null };
+    fitted: fromHash.view !== null, alerted: new Set() };
   let view = null; // {map, aircraft, labels} once the map is up
   let measure = null;
+  let alerts = null;
 
   const selectedSlot = () => (state.selectedId === null ? null
     : store.slot(state.selectedId) ?? null);
@@ -145,7 +150,8 @@ async function main() {
       dense: inView.length > SETTINGS.maxSymbolsInView };
     const trailSlots = inView.length <= SETTINGS.trail.maxAircraft ? inView
       : inView.filter((k) => k === selected);
-    view.aircraft.setData(buildSymbols(store, state.visible, style, selected, anchor),
+    view.aircraft.setData(
+      buildSymbols(store, state.visible, style, selected, anchor, state.alerted),
       buildTrails(store, trailSlots, anchor), anchor);
     // label candidates, most important first: the selected aircraft, emergencies,
     // sensors, then the others when few enough are in view to label them all
@@ -156,7 +162,7 @@ async function main() {
     const others = [];
     for (const k of inView) {
       if (k === selected) continue;
-      if (isEmergency(store, k, squawks)) emergencies.push(k);
+      if (isEmergency(store, k, squawks, state.alerted)) emergencies.push(k);
       else if (everyone) others.push(k);
     }
     view.labels.setItems([
@@ -184,7 +190,19 @@ async function main() {
     }
     updatePanel();
     updateHash();
+    alerts?.markSelected(id);
     draw();
+  };
+  // an alert clicked in the panel: its aircraft, or where it was last seen when gone
+  const showAlert = (alert) => {
+    if (store.slot(alert.track_id) !== undefined) {
+      select(alert.track_id, true);
+      return;
+    }
+    select(null);
+    if (view && isNum(alert.lat) && isNum(alert.lon)) {
+      view.map.jumpTo({ center: [alert.lon, alert.lat] });
+    }
   };
 
   buildLegend(els.legend, SETTINGS, (bands) => {
@@ -221,6 +239,13 @@ async function main() {
   window.setInterval(redraw, SETTINGS.redrawMs);
   pollStatus(els, state);
   pollSensors(els, state, () => view);
+  alerts = startAlerts(els.alerts, SETTINGS, { now: () => store.now(), onSelect: showAlert,
+    onAlerted: (tracks) => {
+      const same = tracks.size === state.alerted.size
+        && [...tracks].every((id) => state.alerted.has(id));
+      state.alerted = tracks;
+      if (!same) draw();
+    } });
 
   const libs = await loadLibraries();
   if (!libs) {

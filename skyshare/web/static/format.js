@@ -47,6 +47,17 @@ export function seconds(s) {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+// how long ago, coarsely (a list that refreshes every second should not flicker):
+// '12 s', '4 min', '2 h 05 min'; a negative age (clocks apart) reads as 0 s
+export function age(s) {
+  if (!isNum(s)) return DASH;
+  const whole = Math.max(0, Math.floor(s));
+  if (whole < 60) return `${whole} s`;
+  if (whole < 3600) return `${Math.floor(whole / 60)} min`;
+  const minutes = Math.floor(whole / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
 export function metres(m) {
   return isNum(m) ? (m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(2)} km`) : DASH;
 }

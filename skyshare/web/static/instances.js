@@ -27,15 +27,20 @@ export function emergencySquawkSet(squawks) {
   return new Set(Object.keys(squawks).map(Number));
 }
 
-// true where a slot declares an emergency (its emergency field or its squawk)
-export function isEmergency(store, slot, squawkCodes) {
-  return store.columns.emergency[slot] !== 0 || squawkCodes.has(store.columns.squawk[slot]);
+const NO_ALERTS = new Set(); // never filled
+
+// true where a slot declares an emergency (its emergency field or its squawk) or its
+// track has an open alert (`alerted`: a Set of track ids)
+export function isEmergency(store, slot, squawkCodes, alerted = NO_ALERTS) {
+  return store.columns.emergency[slot] !== 0 || squawkCodes.has(store.columns.squawk[slot])
+    || alerted.has(store.ids[slot]);
 }
 
 // style: {bands, unknownColour, emergencyColour, selectedColour, emergencySquawks,
-//   size, emergencyScale, dense}; selected: slot or null.
+//   size, emergencyScale, dense}; selected: slot or null; alerted: a Set of the track
+//   ids with an open alert, drawn as emergencies.
 // Draw order: halos, ordinary aircraft, emergencies on top.
-export function buildSymbols(store, slots, style, selected, anchor) {
+export function buildSymbols(store, slots, style, selected, anchor, alerted = NO_ALERTS) {
   const bandColours = style.bands.map((b) => rgb(b.colour));
   const unknown = rgb(style.unknownColour);
   const red = rgb(style.emergencyColour);
@@ -43,7 +48,7 @@ export function buildSymbols(store, slots, style, selected, anchor) {
   const squawks = emergencySquawkSet(style.emergencySquawks);
   const { lat, lon, alt, track, flags } = store.columns;
   const onGround = store.meta.flags.on_ground ?? 0;
-  const emergencies = slots.filter((s) => isEmergency(store, s, squawks));
+  const emergencies = slots.filter((s) => isEmergency(store, s, squawks, alerted));
   const haloCount = emergencies.length + (selected === null ? 0 : 1);
   const out = new Float32Array((slots.length + haloCount) * STRIDE);
   let n = 0;

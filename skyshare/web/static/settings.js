@@ -58,6 +58,9 @@ export const SETTINGS = Object.freeze({
 
   stream: { path: '/api/stream?format=binary', reconnectMinMs: 500, reconnectMaxMs: 10000 },
   statusPath: '/api/status',
+  // the alerts panel: its API, and how often its list refreshes (not while the tab is hidden)
+  alerts: { list: '/api/alerts', me: '/api/me', login: '/api/login', logout: '/api/logout',
+    pollMs: 1000 },
   sensorsPath: '/api/sensors',
   statusPollMs: 2000,
   sensorsPollMs: 5000,

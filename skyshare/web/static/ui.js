@@ -41,7 +41,7 @@ export function buildLegend(root, settings, onChange) {
   const emergency = document.createElement('div');
   emergency.className = 'legend-row';
   emergency.append(swatch(settings.emergencyColour, 'emergency'),
-    document.createTextNode('emergency / 7500 · 7600 · 7700'));
+    document.createTextNode('emergency / 7500 · 7600 · 7700 / open alert'));
   root.replaceChildren(...rows, emergency);
 }
 
