@@ -7,8 +7,15 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+from skyshare.alerts.service import AlertsConfig
+from skyshare.auth import UserStore
+from skyshare.config import AirspaceConfig, NodeConfig
 from skyshare.node import Node
+from skyshare.sources.base import SensorSpec
+
+PASSWORD = "correct horse battery"  # every test user's
 
 
 @contextmanager
@@ -34,3 +41,18 @@ def node_in_thread(node: Node, *others: Callable[[asyncio.Event], Awaitable[None
         thread.join(timeout=20)
         assert not thread.is_alive(), "node did not stop"
         loop.close()
+
+
+def alerts_node(name: str, data_dir: Path, feed_port: int, users: dict[str, tuple[str, str]],
+                regions: Path, alerts: AlertsConfig, picture_interval_s: float) -> Node:
+    """A node of partner "home" reading Beast from ``feed_port``, with ``regions`` and
+    ``users`` (name -> (partner, role), password :data:`PASSWORD`, cheap hashes)."""
+    store = UserStore(data_dir / "users.sqlite", scrypt_n=2**10)
+    for user, (partner, role) in users.items():
+        store.add(user, partner, role, PASSWORD)
+    return Node(NodeConfig(
+        name=name, partner="home", http_port=0, data_dir=data_dir,
+        sensors=(SensorSpec(name="rx", index=0, format="beast", mode="connect",
+                            port=feed_port),),
+        airspace=AirspaceConfig(regions=(regions,)), alerts=alerts,
+        picture_interval_s=picture_interval_s))

@@ -17,21 +17,18 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from nodes import node_in_thread  # tests/web, on sys.path for its tests
+from nodes import PASSWORD, alerts_node, node_in_thread  # tests/web, on sys.path
 
 from skyshare.alerts.engine import EngineConfig
 from skyshare.alerts.service import AlertsConfig
 from skyshare.auth import UserStore
-from skyshare.config import AirspaceConfig, NodeConfig
 from skyshare.model import format_icao24
 from skyshare.node import Node, free_port
-from skyshare.sources.base import SensorSpec
 from skyshare.store.audit import AUDIT_FILE, AuditEntry, verify
 from skyshare.synth.feed import SyntheticFeed, serve_beast
 from skyshare.synth.traffic import Traffic
 
 BORDER_LON = 8.0  # "west" answers west of it, "east" east of it
-PASSWORD = "correct horse battery"
 USERS = {"wanda": ("west", "duty_officer"), "walt": ("west", "supervisor"),
          "wes": ("west", "read_only"), "erin": ("east", "duty_officer")}
 
@@ -59,19 +56,12 @@ class Running:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     data_dir = tmp_path_factory.mktemp("alerts-node")
-    store = UserStore(data_dir / "users.sqlite", scrypt_n=2**10)  # fast hashes for tests
-    for user, (partner, role) in USERS.items():
-        store.add(user, partner, role, PASSWORD)
     traffic = Traffic(400, seed=11, start_time=time.time())
     port = free_port()
-    config = NodeConfig(
-        name="alerts-node", partner="home", http_port=0, data_dir=data_dir,
-        sensors=(SensorSpec(name="rx", index=0, format="beast", mode="connect", port=port),),
-        airspace=AirspaceConfig(regions=(regions_file(data_dir / "regions.geojson"),)),
-        alerts=AlertsConfig(engine=EngineConfig(confirm_updates=2, clear_after_s=5),
-                            interval_s=0.5),
-        picture_interval_s=0.3)
-    node = Node(config)
+    node = alerts_node("alerts-node", data_dir, port, USERS,
+                       regions_file(data_dir / "regions.geojson"),
+                       AlertsConfig(engine=EngineConfig(confirm_updates=2, clear_after_s=5),
+                                    interval_s=0.5), picture_interval_s=0.3)
     feed = SyntheticFeed(traffic)
     with node_in_thread(node, lambda stop: serve_beast(feed, "127.0.0.1", port, stop=stop)
                         ) as base:

@@ -26,18 +26,15 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
-from nodes import node_in_thread  # tests/web, on sys.path for its tests
-from test_alerts_api import BORDER_LON, PASSWORD, regions_file
+from nodes import PASSWORD, alerts_node, node_in_thread  # tests/web, on sys.path
+from test_alerts_api import BORDER_LON, regions_file
 from test_map_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, pixels_near_centre
 
 from skyshare.alerts.engine import EngineConfig
 from skyshare.alerts.service import AlertsConfig
 from skyshare.alerts.workflow import WorkflowConfig
-from skyshare.auth import UserStore
-from skyshare.config import AirspaceConfig, NodeConfig
 from skyshare.model import format_icao24
-from skyshare.node import Node, free_port
-from skyshare.sources.base import SensorSpec
+from skyshare.node import free_port
 from skyshare.synth.feed import SyntheticFeed, serve_beast
 from skyshare.synth.traffic import Traffic
 
@@ -101,19 +98,13 @@ def wait_until(what: str, check: Any, timeout_s: float = 30.0) -> Any:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("alerts-browser")
-    users = UserStore(data_dir / "users.sqlite", scrypt_n=2**10)  # fast hashes for tests
-    for user, (partner, role) in USERS.items():
-        users.add(user, partner, role, PASSWORD)
     traffic = Traffic(200, seed=11, start_time=time.time())
     port = free_port()
-    node = Node(NodeConfig(
-        name="alerts-map", partner="home", http_port=0, data_dir=data_dir,
-        sensors=(SensorSpec(name="rx", index=0, format="beast", mode="connect", port=port),),
-        airspace=AirspaceConfig(regions=(regions_file(data_dir / "regions.geojson"),)),
-        alerts=AlertsConfig(engine=EngineConfig(confirm_updates=2, clear_after_s=3),
-                            workflow=WorkflowConfig(escalate_after_s=(ESCALATE_AFTER_S,)),
-                            interval_s=0.5),
-        picture_interval_s=0.5))
+    node = alerts_node(
+        "alerts-map", data_dir, port, USERS, regions_file(data_dir / "regions.geojson"),
+        AlertsConfig(engine=EngineConfig(confirm_updates=2, clear_after_s=3),
+                     workflow=WorkflowConfig(escalate_after_s=(ESCALATE_AFTER_S,)),
+                     interval_s=0.5), picture_interval_s=0.5)
     feed = SyntheticFeed(traffic)
     with node_in_thread(node, lambda stop: serve_beast(feed, "127.0.0.1", port, stop=stop)
                         ) as base:
