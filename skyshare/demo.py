@@ -47,10 +47,10 @@ def ensure_demo_users(data_dir: Path) -> tuple[Path, bool]:
     data_dir.mkdir(parents=True, exist_ok=True)
     logins = data_dir / LOGINS_FILE
     store = UserStore(data_dir / USERS_FILE)
-    if logins.exists() and {u.user for u in store.users()} >= {u for u, _, _ in DEMO_USERS}:
+    existing = {u.user for u in store.users()}
+    if logins.exists() and existing >= {u for u, _, _ in DEMO_USERS}:
         return logins, False
     lines = ["# skyshare demo log-ins (user  password  partner  role)"]
-    existing = {u.user for u in store.users()}
     for user, partner, role in DEMO_USERS:
         password = secrets.token_urlsafe(12)
         if user in existing:

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import uvicorn
 
-from skyshare.airspace import Regions, VolumeSet, load_regions, load_volumes
+from skyshare.airspace import Regions, VolumeSet, load_region_files, load_volumes
 from skyshare.alerts.rules import SensorRangeCoverage
 from skyshare.alerts.service import AlertService
 from skyshare.auth import USERS_FILE, Sessions, UserStore
@@ -103,9 +103,8 @@ def bind_http(host: str, port: int) -> socket.socket:
 def load_airspace_config(config: AirspaceConfig) -> tuple[VolumeSet | None, Regions | None]:
     """The configured volumes and regions, or None where none are configured."""
     volumes = load_volumes(config.volumes)  # ids unique across the files
-    regions = [r for path in config.regions for r in load_regions(path).regions]
     return (VolumeSet(volumes) if volumes else None,
-            Regions(regions) if regions else None)
+            load_region_files(config.regions) if config.regions else None)
 
 
 def with_synthetic_sensor(config: NodeConfig, port: int) -> NodeConfig:

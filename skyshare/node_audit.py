@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-import json
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from skyshare.alerts.workflow import Event
 from skyshare.auth import UserStore
 from skyshare.config import NodeConfig
+from skyshare.store.audit.chain import canonical_data
 
 SUBJECT = "node"
 
@@ -76,9 +76,9 @@ def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
             if a.get(k) != b.get(k)}
 
 
-def digest(doc: object) -> str:
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+def digest(doc: dict[str, Any]) -> str:
+    """SHA-256 of ``doc`` in the audit log's canonical JSON."""
+    return hashlib.sha256(canonical_data(doc)[0].encode()).hexdigest()
 
 
 def _last(log: AuditReader, kind: str, key: str) -> dict[str, Any] | None:

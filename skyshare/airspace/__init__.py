@@ -5,15 +5,15 @@ once (numpy arrays of every track, no Python loop per track): which tracks are i
 an active restricted volume, or will enter one soon (:class:`VolumeSet`); and which
 partner (air navigation service) is responsible for a position (:class:`Regions`).
 
-Files (:func:`load_airspace`, :func:`load_volumes`, :func:`load_regions`) are
-configuration: all or nothing.  The first bad record stops loading with an
-:class:`AirspaceFileError` whose ``where`` is ``file:line`` (OpenAir, JSON syntax) or
-``file:feature N`` (GeoJSON; N indexes the ``features`` array from 0, as ``jq
-'.features[N]'`` does).  A volume's id (OpenAir ``AI``, else ``AN``; GeoJSON ``id``,
-else ``name``) names one volume of a loaded set (a file, or the files given to
-:func:`load_volumes`): a second volume with the same id is an error naming both places.
-Regions have no id: a partner may own several, and :class:`Regions` checks their
-overlaps instead.
+Files (:func:`load_airspace`, :func:`load_volumes`, :func:`load_regions`,
+:func:`load_region_files`) are configuration: all or nothing.  The first bad record
+stops loading with an :class:`AirspaceFileError` whose ``where`` is ``file:line``
+(OpenAir, JSON syntax) or ``file:feature N`` (GeoJSON; N indexes the ``features``
+array from 0, as ``jq '.features[N]'`` does).  A volume's id (OpenAir ``AI``, else
+``AN``; GeoJSON ``id``, else ``name``) names one volume of a loaded set (a file, or the
+files given to :func:`load_volumes`): a second volume with the same id is an error
+naming both places.  Regions have no id: a partner may own several, and
+:class:`Regions` checks their overlaps instead.
 
 Conventions and known approximations:
 
@@ -51,6 +51,7 @@ from skyshare.airspace.files import (
     load_airspace,
     load_geojson,
     load_openair,
+    load_region_files,
     load_regions,
     load_volumes,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "load_airspace",
     "load_geojson",
     "load_openair",
+    "load_region_files",
     "load_regions",
     "load_volumes",
     "parse_geojson",

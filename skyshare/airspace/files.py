@@ -54,5 +54,12 @@ def _load_airspace(path: str | Path, ids: dict[str, Volume]) -> list[Volume]:
 
 def load_regions(path: str | Path, *, overlap_tolerance_km2: float = 1.0) -> Regions:
     """Responsibility regions of a GeoJSON file (see :class:`Regions` for overlaps)."""
-    return Regions(parse_regions(_read(path), str(path)),
+    return load_region_files([path], overlap_tolerance_km2=overlap_tolerance_km2)
+
+
+def load_region_files(paths: Iterable[str | Path], *,
+                      overlap_tolerance_km2: float = 1.0) -> Regions:
+    """The regions of several GeoJSON files as one set, indexed and checked for
+    overlaps once, across the files."""
+    return Regions([r for path in paths for r in parse_regions(_read(path), str(path))],
                    overlap_tolerance_km2=overlap_tolerance_km2)

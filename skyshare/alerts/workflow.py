@@ -228,11 +228,6 @@ class Workflow:
                 del self._cases[key]
         return events
 
-    def route(self, alerts: Sequence[Alert]) -> list[str]:
-        """The partner responsible for where each alert's aircraft is now (this node's
-        partner outside every region, or where the position is not known)."""
-        return [r or self.config.partner for r in self._regions(alerts)]
-
     def _regions(self, alerts: Sequence[Alert]) -> list[str | None]:
         """Whose region each alert's aircraft is in (this node's partner outside every
         region); None while its position is unknown."""
@@ -314,7 +309,6 @@ class Workflow:
             case.declined_by = frozenset()
             events = [self._log(case, "alert.handover_accepted", actor.user, now,
                                 {"from": sender, "to": actor.partner})]
-            case.state = State.NEW
             events.append(self._acknowledge(case, actor.user, now))
             if not case.condition_active:
                 events.append(self._resolve(case, SYSTEM, "condition ended", now))

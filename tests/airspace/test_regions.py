@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from skyshare.airspace import AirspaceFileError, Region, Regions, load_regions, parse_regions
+from skyshare.airspace import (
+    AirspaceFileError,
+    Region,
+    Regions,
+    load_region_files,
+    load_regions,
+    parse_regions,
+)
 from skyshare.errors import ConfigError
 
 
@@ -49,6 +56,21 @@ def test_regions_have_no_ids_to_repeat() -> None:
     regions = parse_regions(collection(twin, twin), "r.geojson")
     assert [(r.partner, r.name) for r in regions] == [("a", "x"), ("a", "x")]
     assert Regions(regions).partners == ("a",)
+
+
+def test_region_files_load_as_one_set_checked_across_files(tmp_path: Path) -> None:
+    def write(name: str, partner: str, west: float) -> Path:
+        path = tmp_path / name
+        path.write_text(collection({"type": "Feature", "properties": {
+            "partner": partner, "name": partner}, "geometry": {"type": "Polygon", "coordinates": [
+                [[west, 40.0], [west + 2, 40.0], [west + 2, 42.0], [west, 42.0], [west, 40.0]]]}}))
+        return path
+
+    both = load_region_files([write("a.geojson", "a", 0.0), write("b.geojson", "b", 2.0)])
+    assert both.partners == ("a", "b")
+    assert both.owner([41.0, 41.0], [1.0, 3.0]).tolist() == [0, 1]
+    with pytest.raises(ConfigError, match="overlap"):  # each file alone is fine
+        load_region_files([tmp_path / "a.geojson", write("c.geojson", "c", 1.0)])
 
 
 def test_regions_geojson_errors(tmp_path: Path) -> None:
