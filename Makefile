@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_fusion.py
 	$(BIN)/python bench/bench_end_to_end.py
 	$(BIN)/python bench/bench_alerts.py
+	$(BIN)/python bench/bench_egress.py
 
 clean:
 	rm -rf $(VENV) node_modules skyshare/web/static/vendor .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

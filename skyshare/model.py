@@ -167,7 +167,8 @@ TRACK_DTYPE: Final = np.dtype(
         ("last_pos", "f8"),  # time of the last position update (NaN: never)
         ("messages", "u4"),
         ("sensors", "u8"),  # bit i set: sensor i contributed
-        ("sources", "u1"),  # bit k set: SourceKind k contributed
+        ("sources", "u1"),  # bit k set: SourceKind k contributed (PARTNER: a partner did)
+        ("partners", "u2"),  # bit i set: partner i of the node's federation table contributed
     ]
 )
 
