@@ -3,8 +3,8 @@
 Subcommands: ``run`` (a node), ``demo`` (a node fed by synthetic traffic), ``audit``
 (verify or export the audit log), ``users`` (who may log in), ``decode`` and ``track``
 (offline, file to CSV/Parquet/JSON lines), ``synth`` (write or serve synthetic receiver
-data).  Errors a user can fix are printed as one line saying what to do, with exit
-status 2; no traceback.
+data), ``agreements`` (check the bilateral sharing agreements).  Errors a user can fix
+are printed as one line saying what to do, with exit status 2; no traceback.
 
 Each command imports its stages when it runs, so ``--help`` and argument errors
 answer at once instead of after numba and pyarrow load.
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from skyshare import __version__
+from skyshare.cli_federation import add_federation_parser
 from skyshare.config import (
     DEFAULT_PORTS,
     MapConfig,
@@ -498,6 +499,50 @@ def _add_users_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                   "Delete a user; the user's sessions on a node end.")
 
 
+# ----------------------------------------------------------------------------- agreements
+EPILOG_AGREEMENTS = """\
+examples:
+  skyshare agreements check skyshare/data/agreements/     # every *.yaml / *.yml of a folder
+  skyshare agreements check west.yaml east.yaml --at 2027-06-01T12:00:00Z
+  skyshare agreements check agreements/ --json > terms.json
+prints, for each receiving partner, what it gets from every other partner (agreement,
+validity, regions with area and altitude band, fields, sources, delay, rate, exclusions,
+alerts and hand-over), or "nothing".  Exit status 0 when the whole set is valid, 2 with
+the first mistake as file:agreement N (id): key and what to write instead.
+"""
+
+
+def cmd_agreements_check(args: argparse.Namespace) -> int:
+    from skyshare.share.agreements import load_agreements, parse_utc
+    from skyshare.share.report import describe, to_json
+
+    at = parse_utc(args.at, "--at") if args.at else time.time()
+    agreements = load_agreements(args.paths)
+    print(to_json(agreements, at) if args.json else describe(agreements, at))
+    return 0
+
+
+def _add_agreements_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
+    agreements = sub.add_parser("agreements", help="check the bilateral sharing agreements",
+                                description="Validate bilateral sharing agreements (YAML) "
+                                            "and show what each partner receives.",
+                                epilog=EPILOG_AGREEMENTS, formatter_class=raw)
+    actions = agreements.add_subparsers(dest="agreements_command", required=True,
+                                        metavar="ACTION")
+    check = actions.add_parser(
+        "check", help="validate agreement files and show who receives what",
+        description="Load every agreement of the files and folders given, as one set (all "
+                    "or nothing), and show what each partner receives from each other.",
+        epilog=EPILOG_AGREEMENTS, formatter_class=raw)
+    check.add_argument("paths", nargs="+", metavar="PATH",
+                       help="agreement YAML files, or folders of them")
+    check.add_argument("--at", metavar="TIME", help="evaluate validity at this UTC time, "
+                       "e.g. 2027-06-01 or 2027-06-01T12:00:00Z (default: now)")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(func=cmd_agreements_check)
+
+
 # ----------------------------------------------------------------------------- parser
 TILE_HELP = ("online raster tiles under the map, an XYZ template such as "
              "https://tile.openstreetmap.org/{z}/{x}/{y}.png (default: the offline "
@@ -556,6 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="an emergency squawk every S seconds (default 60; 0: none)")
     demo.set_defaults(func=cmd_demo)
 
+    add_federation_parser(sub)
+
     for name, func, what in (("decode", cmd_decode, "one row per decoded frame"),
                              ("track", cmd_track, "one row per track update")):
         sp = sub.add_parser(name, help=f"file -> {what} (CSV/Parquet/JSON lines)",
@@ -588,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     syn.set_defaults(func=cmd_synth)
     _add_audit_parser(sub)
     _add_users_parser(sub)
+    _add_agreements_parser(sub)
     return p
 
 

@@ -31,6 +31,11 @@ Example (``skyshare run node.yaml``)::
       lookahead_s: 120
       escalate_after_s: [120, 300]
     auth: {anonymous_read: true}      # users: <data_dir>/users.sqlite by default
+    federation:                       # see skyshare.share.settings (paths relative to this file)
+      agreements: [agreements/]
+      nats: [tls://127.0.0.1:4222]
+      credentials: creds/toulouse.json
+      public_keys: keys/
 """
 
 from __future__ import annotations
@@ -46,8 +51,10 @@ from skyshare.alerts.engine import EngineConfig
 from skyshare.alerts.rules import RulesConfig
 from skyshare.alerts.service import AlertsConfig
 from skyshare.alerts.workflow import WorkflowConfig
+from skyshare.config_fields import PATH, PATHS, coordinates
 from skyshare.errors import AddressError, ConfigError
 from skyshare.fusion.tracker import TrackerConfig
+from skyshare.share.settings import FederationConfig
 from skyshare.sources.base import SensorSpec
 from skyshare.sources.detect import FORMATS, Format
 
@@ -62,7 +69,15 @@ class SyntheticConfig:
 
     aircraft: int = 300
     seed: int = 1
-    region: tuple[float, float, float, float] | None = None  # lat_min, lon_min, lat_max, lon_max
+    region: tuple[float, float, float, float] | None = field(
+        default=None, metadata={"convert": coordinates(4)})  # lat_min, lon_min, lat_max, lon_max
+    receiver: tuple[float, float] | None = field(
+        default=None, metadata={"convert": coordinates(2)})
+    """[lat, lon] of the simulated antenna: only aircraft above its radio horizon are
+    heard (None: every airborne aircraft)."""
+    start_time: float | None = field(default=None, metadata={"convert": lambda v, _: float(v)})
+    """UNIX time the traffic starts from (None: when the node starts).  Nodes with the same
+    seed, aircraft, region and start time simulate the same aircraft at the same places."""
     incident_every_s: float = 0.0  # an emergency squawk this often (0: never)
     incident_duration_s: float = 180.0  # how long each lasts
 
@@ -91,15 +106,15 @@ def check_tile_url(url: str, where: str) -> str:
 class AirspaceConfig:
     """Where the node's airspace volumes and responsibility regions are read from."""
 
-    volumes: tuple[Path, ...] = ()  # OpenAir (.txt/.openair) or GeoJSON files
-    regions: tuple[Path, ...] = ()  # GeoJSON: which partner answers for which area
+    volumes: tuple[Path, ...] = field(default=(), metadata=PATHS)  # OpenAir or GeoJSON files
+    regions: tuple[Path, ...] = field(default=(), metadata=PATHS)  # GeoJSON: who answers where
 
 
 @dataclass(frozen=True)
 class AuthConfig:
     """Who may use the node's API and map."""
 
-    users: Path | None = None  # the user store; None: <data_dir>/users.sqlite
+    users: Path | None = field(default=None, metadata=PATH)  # None: <data_dir>/users.sqlite
     anonymous_read: bool = True  # the picture and alerts readable without logging in
 
 
@@ -118,6 +133,7 @@ class NodeConfig:
     airspace: AirspaceConfig = field(default_factory=AirspaceConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    federation: FederationConfig | None = None  # None: a node on its own
     pipeline_interval_s: float = 0.05  # how often queued frames are decoded and fused
     picture_interval_s: float = 1.0  # how often the picture and its change stream refresh
 
@@ -179,20 +195,32 @@ def sensor_from_mapping(raw: dict[str, Any], index: int, where: str) -> SensorSp
                       host=host, port=port, path=path, lat=lat, lon=lon, alt_m=alt)
 
 
-def dataclass_from_mapping(cls: type[T], raw: object, where: str) -> T:
-    """A frozen settings dataclass from a YAML mapping, each value converted to the type
-    of the field's default (numbers, booleans, lists as tuples or frozensets); unknown
-    keys and values that do not convert are a ConfigError naming the key."""
+def dataclass_from_mapping(cls: type[T], raw: object, where: str, base: Path = Path()) -> T:
+    """A frozen settings dataclass from a YAML mapping.
+
+    Each value is converted by the field's ``metadata["convert"](value, base)`` when it
+    has one (paths relative to ``base``, the configuration file's folder: :data:`PATH`,
+    :data:`PATHS`; fixed-length coordinates), else to the type of the field's default
+    (numbers, booleans, strings, lists as tuples or frozensets).  Unknown keys and
+    values that do not convert are a ConfigError naming the key."""
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping", where=where)
     defaults = cls()
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = set(raw) - names
+    fields_ = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(raw) - set(fields_)
     if unknown:
-        raise ConfigError(f"unknown keys {sorted(unknown)}; expected {sorted(names)}", where=where)
+        raise ConfigError(f"unknown keys {sorted(unknown)}; expected {sorted(fields_)}",
+                          where=where)
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        values[key] = _convert(getattr(defaults, key), value, f"{where}.{key}")
+        convert = fields_[key].metadata.get("convert")
+        if convert is None:
+            values[key] = _convert(getattr(defaults, key), value, f"{where}.{key}")
+        elif value is not None:
+            try:
+                values[key] = convert(value, base)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(str(exc), where=f"{where}.{key}") from exc
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
@@ -224,7 +252,8 @@ def _convert(default: object, value: object, where: str) -> object:
 
 def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
     """Validate a parsed YAML document into a :class:`NodeConfig`."""
-    known = {"node", "sensors", "tracker", "synthetic", "map", "airspace", "alerts", "auth"}
+    known = {"node", "sensors", "tracker", "synthetic", "map", "airspace", "alerts", "auth",
+             "federation"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}; expected {sorted(known)}",
@@ -263,48 +292,19 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
     if raw.get("tracker"):
         kwargs["tracker"] = dataclass_from_mapping(TrackerConfig, raw["tracker"],
                                                    f"{source}: tracker")
+    base = Path(source).parent if source != "<config>" else Path()
     if raw.get("synthetic") is not None:
-        syn = raw["synthetic"] or {}
-        region = syn.get("region")
-        kwargs["synthetic"] = SyntheticConfig(
-            aircraft=int(syn.get("aircraft", 300)),
-            seed=int(syn.get("seed", 1)),
-            region=tuple(float(v) for v in region) if region else None,  # type: ignore[arg-type]
-            incident_every_s=float(syn.get("incident_every_s", 0.0)),
-            incident_duration_s=float(syn.get("incident_duration_s", 180.0)),
-        )
+        kwargs["synthetic"] = dataclass_from_mapping(SyntheticConfig, raw["synthetic"] or {},
+                                                     f"{source}: synthetic")
     if raw.get("map") is not None:
         kwargs["map"] = _map_from_mapping(raw["map"], f"{source}: map")
-    base = Path(source).parent if source != "<config>" else Path()
-    if raw.get("airspace") is not None:
-        kwargs["airspace"] = _airspace_from_mapping(raw["airspace"], base, f"{source}: airspace")
-    if raw.get("auth") is not None:
-        auth = dataclass_from_mapping(AuthConfig, {k: v for k, v in raw["auth"].items()
-                                                   if k != "users"}
-                                      if isinstance(raw["auth"], dict) else raw["auth"],
-                                      f"{source}: auth")
-        if raw["auth"].get("users"):
-            auth = dataclasses.replace(auth, users=base / str(raw["auth"]["users"]))
-        kwargs["auth"] = auth
+    for key, cls in (("airspace", AirspaceConfig), ("auth", AuthConfig),
+                     ("federation", FederationConfig)):
+        if raw.get(key) is not None:
+            kwargs[key] = dataclass_from_mapping(cls, raw[key], f"{source}: {key}", base)
     if raw.get("alerts") is not None:
         kwargs["alerts"] = alerts_from_mapping(raw["alerts"], f"{source}: alerts")
     return NodeConfig(**kwargs)
-
-
-def _airspace_from_mapping(raw: object, base: Path, where: str) -> AirspaceConfig:
-    if not isinstance(raw, dict):
-        raise ConfigError("'airspace' must be a mapping", where=where)
-    unknown = set(raw) - {"volumes", "regions"}
-    if unknown:
-        raise ConfigError(f"unknown keys {sorted(unknown)}; expected ['regions', 'volumes']",
-                          where=where)
-
-    def paths(key: str) -> tuple[Path, ...]:
-        value = raw.get(key) or []
-        items = value if isinstance(value, list) else [value]
-        return tuple(base / str(v) for v in items)  # relative to the config file
-
-    return AirspaceConfig(volumes=paths("volumes"), regions=paths("regions"))
 
 
 _ALERT_PARTS: dict[str, type] = {"rules": RulesConfig, "engine": EngineConfig,

@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import socket
 import time
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
-import numpy.typing as npt
 import uvicorn
 
 from skyshare.airspace import Regions, VolumeSet, load_region_files, load_volumes
@@ -30,10 +27,13 @@ from skyshare.alerts.rules import SensorRangeCoverage
 from skyshare.alerts.service import AlertService
 from skyshare.auth import USERS_FILE, Sessions, UserStore
 from skyshare.config import AirspaceConfig, NodeConfig, SyntheticConfig
-from skyshare.errors import ConfigError
+from skyshare.errors import ConfigError, SkyshareError
+from skyshare.fusion.partners import warm_up as warm_up_partners
+from skyshare.latency import LatencyWindow
 from skyshare.node_audit import ChangeWatch
 from skyshare.picture import Picture
 from skyshare.pipeline import Pipeline, warm_up
+from skyshare.share.federation import Federation
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client, run_server
 from skyshare.store.audit import AUDIT_FILE, AuditLog
@@ -45,6 +45,7 @@ from skyshare.web.app import PipelineStats, create_app
 log = logging.getLogger("skyshare.node")
 
 HEAD_EVERY_S = 60.0  # how often the audit log's head is published to its heads file
+RETRY_CONNECT_S = 2.0  # between attempts to reach the federation's NATS servers
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -52,28 +53,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
-
-
-@dataclass
-class LatencyWindow:
-    """Frame-to-picture latencies of the frames published in the last ``span_s``."""
-
-    span_s: float = 10.0
-    batches: deque[tuple[float, npt.NDArray[np.float64]]] = field(default_factory=deque)
-
-    def add(self, published: float, latencies: npt.NDArray[np.float64]) -> None:
-        self.batches.append((published, latencies))
-        while self.batches and self.batches[0][0] < published - self.span_s:
-            self.batches.popleft()
-
-    def quantiles(self) -> tuple[float, float]:
-        if not self.batches:
-            return math.nan, math.nan
-        v = np.concatenate([b for _, b in self.batches])
-        if not len(v):
-            return math.nan, math.nan
-        p50, p99 = np.quantile(v, [0.5, 0.99])
-        return float(p50), float(p99)
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -109,8 +88,11 @@ def load_airspace_config(config: AirspaceConfig) -> tuple[VolumeSet | None, Regi
 
 def with_synthetic_sensor(config: NodeConfig, port: int) -> NodeConfig:
     """``config`` plus a Beast client sensor reading the built-in synthetic feed."""
+    receiver = config.synthetic.receiver if config.synthetic is not None else None
     spec = SensorSpec(name="synthetic", index=len(config.sensors), format="beast",
-                      mode="connect", host="127.0.0.1", port=port)
+                      mode="connect", host="127.0.0.1", port=port,
+                      lat=receiver[0] if receiver else None,
+                      lon=receiver[1] if receiver else None)
     return replace(config, sensors=(*config.sensors, spec))
 
 
@@ -137,6 +119,9 @@ class Node:
         self.http_port = config.http_port
         self.ready = asyncio.Event()
         self.volumes, self.owners = load_airspace_config(config.airspace)  # fail fast
+        self.federation = (Federation(self.partner, config.name, config.federation,
+                                      config.data_dir)
+                           if config.federation is not None else None)
         self.alerts: AlertService | None = None  # from run(): it needs the audit log open
         self.sessions: Sessions | None = None
         self.audit: AuditLog | None = None  # open while run() runs
@@ -203,8 +188,13 @@ class Node:
         updates = self.pipeline.process(outputs)
         now = time.time() if now is None else now
         self.pipeline.tracker.expire(now)
-        self._picture.publish(self.pipeline.tracker.snapshot(now), now)
+        own = self.pipeline.tracker.snapshot(now)
+        fed = self.federation
+        common = own if fed is None else fed.merge(own, now)
+        self._picture.publish(common, now)
         published = time.time()
+        if fed is not None:
+            fed.outgoing(own, common, now)
         self._record_latency(outputs, published)
         st = self._stats
         st.frames, st.reports = self.pipeline.frames, self.pipeline.reports
@@ -226,6 +216,8 @@ class Node:
             started = time.monotonic()
             try:
                 await asyncio.to_thread(self.step, self.take_pending())
+                if self.federation is not None:
+                    await self.federation.send_pending()
             except Exception:  # a bug in a stage must not take the node down
                 log.exception("pipeline step failed; the batch was dropped")
             elapsed = time.monotonic() - started
@@ -239,6 +231,8 @@ class Node:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         # compile the kernels before the first frame arrives, so it does not wait for it
         await asyncio.to_thread(warm_up)
+        if self.federation is not None:
+            await asyncio.to_thread(warm_up_partners)
         watch = await asyncio.to_thread(self._open_alerts)
         tasks = [asyncio.create_task(self._pipeline_loop(stop), name="pipeline"),
                  asyncio.create_task(self._alerts_loop(stop, watch), name="alerts")]
@@ -247,6 +241,9 @@ class Node:
                 serve_synthetic(self.config.synthetic, self._synthetic_port, stop),
                 name="synthetic"))
             await wait_listening(self._synthetic_port)  # spare the sensor a failed connect
+        if self.federation is not None:
+            tasks.append(asyncio.create_task(self._federation_loop(self.federation, stop),
+                                             name="federation"))
         for spec, status in zip(self.config.sensors, self._statuses, strict=True):
             tasks.append(asyncio.create_task(self._run_sensor(spec, status, stop),
                                              name=f"sensor:{spec.name}"))
@@ -321,6 +318,30 @@ class Node:
         finally:
             self.audit.close()
 
+    async def _federation_loop(self, fed: Federation, stop: asyncio.Event) -> None:
+        """Connect to the federation (retrying until it answers), then say we are alive
+        every ``status_interval_s``; the bus reconnects by itself after that."""
+        interval = fed.config.status_interval_s
+        while not stop.is_set():
+            try:
+                await fed.start()
+                break
+            except SkyshareError as exc:
+                log.warning("federation: %s; retrying in %.0f s", exc, RETRY_CONNECT_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RETRY_CONNECT_S)
+        try:
+            while not stop.is_set():
+                try:
+                    await fed.send_status()
+                    await fed.subscribe()  # givers added by a reload of the agreements
+                except SkyshareError as exc:
+                    log.warning("federation: %s", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+        finally:
+            await fed.bus.close()
+
     async def _run_sensor(self, spec: SensorSpec, status: SensorStatus,
                           stop: asyncio.Event) -> None:
         if spec.mode == "connect":
@@ -345,8 +366,10 @@ async def wait_listening(port: int, timeout_s: float = 5.0) -> None:
 
 async def serve_synthetic(cfg: SyntheticConfig, port: int, stop: asyncio.Event) -> None:
     """The built-in synthetic receiver: a Beast server on loopback the node connects to."""
-    traffic = Traffic(cfg.aircraft, seed=cfg.seed, region=cfg.region, start_time=time.time())
-    feed = serve_beast(SyntheticFeed(traffic), "127.0.0.1", port, stop=stop)
+    start = time.time() if cfg.start_time is None else cfg.start_time
+    traffic = Traffic(cfg.aircraft, seed=cfg.seed, region=cfg.region, start_time=start)
+    feed = serve_beast(SyntheticFeed(traffic, receiver=cfg.receiver), "127.0.0.1", port,
+                       stop=stop)
     if cfg.incident_every_s <= 0:
         await feed
         return
