@@ -7,7 +7,13 @@ Routes
 ``GET /data/aircraft.json``     the same, as dump1090/readsb/tar1090 JSON
 ``GET /data/receiver.json``     what tar1090 reads first (poll interval, position)
 ``GET /api/sensors``            per-sensor state, rates and bad-input counts
-``GET /api/status``             node counters and pipeline latency
+``GET /api/status``             node counters, pipeline latency, alerts and partners by state
+``GET /api/partners``           ``{"node", "now", "partners": [row, …]}``: each federation
+                                partner's state, flows, drops and agreements (rows:
+                                :mod:`.federation_view`; ``[]`` without a federation)
+``GET /api/tracks/{id}/provenance``  ``{"node", "track_id", "partners": [name, …],
+                                "provenance": [entry, …]}``: who contributed to track
+                                ``id`` (404 when it is not in the picture)
 ``GET /metrics``                Prometheus text exposition
 ``WS  /api/stream[?format=binary]``  a full snapshot, then compact deltas (JSON
                                 columns, or packed binary columns: :mod:`.wire`)
@@ -23,9 +29,11 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -35,10 +43,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from skyshare import __version__
 from skyshare.alerts.service import AlertService
 from skyshare.config import MapConfig
+from skyshare.model import TrackBatch
 from skyshare.picture import BBox, Picture
 from skyshare.sources.base import SensorStatus
 from skyshare.web import views, wire
 from skyshare.web.alerts_api import AlertsNode, alerts_routes
+from skyshare.web.federation_view import (
+    FederationView,
+    federation_status,
+    partner_metrics,
+)
 from skyshare.web.static_routes import static_routes
 
 
@@ -71,6 +85,10 @@ class NodeState(AlertsNode, Protocol):
     def stream_interval_s(self) -> float: ...
     @property
     def reference(self) -> tuple[float, float] | None: ...
+    @property
+    def federation(self) -> FederationView | None:
+        """The node's federation, or None: then the page shows no partner feature."""
+        ...
 
 
 def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
@@ -78,6 +96,9 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
 
     def sensor_names() -> list[str]:
         return [s.name for s in node.statuses]
+
+    def partner_names() -> list[str]:
+        return node.federation.partner_names if node.federation is not None else []
 
     async def picture(request: Request) -> Response:
         bbox = None
@@ -89,7 +110,7 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
         snap = node.picture.snapshot
         tracks = node.picture.query(bbox)
         now = time.time()
-        columns = views.track_columns(tracks, now, sensor_names())
+        columns = views.track_columns(tracks, now, sensor_names(), partner_names())
         fmt = request.query_params.get("format", "rows")
         if fmt not in ("rows", "columns"):
             return JSONResponse({"error": "format must be rows or columns"}, status_code=400)
@@ -114,9 +135,10 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
 
     async def status(request: Request) -> Response:
         st = node.stats
+        now = time.time()
         return JSONResponse({
             "node": node.name,
-            "uptime_s": round(time.time() - st.started, 1),
+            "uptime_s": round(now - st.started, 1),
             "tracks": len(node.picture.tracks),
             "frames": st.frames,
             "reports": st.reports,
@@ -125,7 +147,29 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
             "decode": st.decode_counts,
             "tracker": st.tracker_counts,
             "alerts": alerts_status(node.alerts),
+            "federation": federation_status(
+                None if node.federation is None else node.federation.partners_json(now)),
         })
+
+    async def partners(request: Request) -> Response:
+        fed = node.federation
+        now = time.time()
+        return JSONResponse({"node": node.name, "now": now,
+                             "partners": [] if fed is None else fed.partners_json(now)})
+
+    async def provenance(request: Request) -> Response:
+        track_id = int(request.path_params["track_id"])
+        tracks = node.picture.tracks
+        at = _row_of(tracks, track_id)
+        if at is None:
+            return JSONResponse({"error": f"no track {track_id} in the picture (it may "
+                                          "have ended): take an id from /api/picture"},
+                                status_code=404)
+        fed = node.federation
+        return JSONResponse({
+            "node": node.name, "track_id": track_id,
+            "partners": views.partner_lists(tracks["partners"][at:at + 1], partner_names())[0],
+            "provenance": [] if fed is None else fed.provenance_json(track_id)})
 
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(prometheus_text(node, time.time()),
@@ -147,9 +191,11 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
                 if delta.version != version:
                     version = delta.version
                     if fmt == "binary":
-                        await ws.send_bytes(wire.encode_delta(delta, time.time(), sensor_names()))
+                        await ws.send_bytes(wire.encode_delta(
+                            delta, time.time(), sensor_names(), partner_names()))
                     else:
-                        await ws.send_text(json.dumps(delta_json(delta, sensor_names())))
+                        await ws.send_text(json.dumps(
+                            delta_json(delta, sensor_names(), partner_names())))
                 await asyncio.wait({closed}, timeout=node.stream_interval_s)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
@@ -163,11 +209,21 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
         Route("/data/receiver.json", receiver),
         Route("/api/sensors", sensors),
         Route("/api/status", status),
+        Route("/api/partners", partners),
+        Route("/api/tracks/{track_id:int}/provenance", provenance),
         Route("/metrics", metrics),
         WebSocketRoute("/api/stream", stream),
         *alerts_routes(node),
     ]
     return Starlette(routes=routes)
+
+
+def _row_of(tracks: TrackBatch, track_id: int) -> int | None:
+    """The row of ``track_id`` in a picture's tracks (sorted by id), or None."""
+    if not 0 <= track_id < 2**32:
+        return None
+    at = int(np.searchsorted(tracks["track_id"], np.uint32(track_id)))
+    return at if at < len(tracks) and tracks["track_id"][at] == track_id else None
 
 
 async def _until_closed(ws: WebSocket) -> None:
@@ -212,18 +268,25 @@ def sensor_json(s: SensorStatus, now: float) -> dict[str, Any]:
     }
 
 
-def delta_json(delta: Any, sensor_names: list[str]) -> dict[str, Any]:
+def delta_json(delta: Any, sensor_names: list[str],
+               partner_names: Sequence[str] = ()) -> dict[str, Any]:
     return {
         "type": "snapshot" if delta.full else "delta",
         "version": delta.version,
         "time": delta.time if math.isfinite(delta.time) else None,
-        "columns": views.track_columns(delta.changed, time.time(), sensor_names),
+        "columns": views.track_columns(delta.changed, time.time(), sensor_names,
+                                       partner_names),
         "removed": delta.removed.tolist(),
     }
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _labels(labels: dict[str, str]) -> str:
+    inside = ",".join(f'{key}="{_label(value)}"' for key, value in labels.items())
+    return f"{{{inside}}}" if inside else ""
 
 
 def prometheus_text(node: NodeState, now: float) -> str:
@@ -282,4 +345,8 @@ def prometheus_text(node: NodeState, now: float) -> str:
     metric("skyshare_sensor_reconnects_total", "counter", "Reconnections per sensor.",
            per_sensor["reconnects"])
     metric("skyshare_bad_input_total", "counter", "Skipped bad input by sensor and kind.", bad)
+    if node.federation is not None:
+        for family in partner_metrics(node.federation.partners_json(now)):
+            metric(family.name, family.kind, family.help,
+                   [(_labels(labels), value) for labels, value in family.samples])
     return "\n".join(out) + "\n"

@@ -6,6 +6,7 @@ NaN and sentinel values become ``null`` (JSON has no NaN).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -71,8 +72,26 @@ def callsigns(a: npt.NDArray[np.bytes_]) -> list[str | None]:
     return strings_or_none(np.char.strip(np.char.decode(a, "ascii", "replace")))
 
 
-def track_columns(tracks: TrackBatch, now: float, sensor_names: list[str]) -> dict[str, list[Any]]:
-    """The picture's public columns (used by ``/api/picture`` and the change stream)."""
+PARTNER_BITS: Final = 16  # TRACK_DTYPE['partners'] is a u16 mask
+
+
+def partner_lists(mask: npt.NDArray[np.uint16], names: Sequence[str]) -> list[list[str]]:
+    """Bitmasks of contributing partners (bit i = ``names[i]``) as lists of names; a bit
+    beyond the table reads ``partner-i`` (as :func:`skyshare.model.sensor_lists` does)."""
+    table = np.array([*names[:PARTNER_BITS],
+                      *(f"partner-{i}" for i in range(len(names), PARTNER_BITS))], dtype=object)
+    bits = ((mask.astype(np.uint16)[:, None] >> np.arange(PARTNER_BITS, dtype=np.uint16))
+            & np.uint16(1)).astype(bool)
+    return [table[row].tolist() for row in bits]
+
+
+def track_columns(tracks: TrackBatch, now: float, sensor_names: list[str],
+                  partner_names: Sequence[str] = ()) -> dict[str, list[Any]]:
+    """The picture's public columns (used by ``/api/picture`` and the change stream).
+
+    ``partners`` lists the names of the federation partners that contributed (bit i of
+    the track's mask is ``partner_names[i]``); it is empty on a node without a federation.
+    """
     flags = tracks["flags"]
     return {
         "id": tracks["track_id"].tolist(),
@@ -102,6 +121,7 @@ def track_columns(tracks: TrackBatch, now: float, sensor_names: list[str]) -> di
         "messages": tracks["messages"].tolist(),
         "sensors": sensor_lists(tracks["sensors"], sensor_names),
         "sources": source_lists(tracks["sources"]),
+        "partners": partner_lists(tracks["partners"], partner_names),
     }
 
 

@@ -21,6 +21,8 @@ Header::
      "now": float,                      # UNIX s the relative times count back from
      "count": int,                      # rows in every column
      "sensors": [name, …],              # bit i of ``sensors`` is sensors[i]
+     "partners": [name, …],             # bit i of ``partners`` is partners[i] (the
+                                        # federation's table; [] without one)
      "sources": [kind, …],              # bit k of ``sources`` is sources[k]
      "emergencies": [name, …],          # ``emergency`` value -> readsb spelling
      "flags": {"on_ground": bit, …},    # bits of ``flags``
@@ -39,6 +41,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -82,6 +85,7 @@ COLUMNS: Final = (
     ("messages", "u32", "messages"),
     ("sensors", "u64", "sensors"),
     ("sources", "u8", "sources"),
+    ("partners", "u16", "partners"),
 )
 _RELATIVE: Final = frozenset({"age", "seen", "seen_pos"})
 
@@ -100,7 +104,8 @@ def _column(tracks: TrackBatch, name: str, kind: str, field: str, now: float) ->
     return np.ascontiguousarray(values, dtype=_TYPES[kind]).tobytes()
 
 
-def encode_delta(delta: Delta, now: float, sensor_names: list[str]) -> bytes:
+def encode_delta(delta: Delta, now: float, sensor_names: list[str],
+                 partner_names: Sequence[str] = ()) -> bytes:
     """``delta`` as one binary frame (see the module docstring)."""
     tracks = delta.changed
     blocks = [_column(tracks, name, kind, field, now) for name, kind, field in COLUMNS]
@@ -112,6 +117,7 @@ def encode_delta(delta: Delta, now: float, sensor_names: list[str]) -> bytes:
         "now": now,
         "count": len(tracks),
         "sensors": sensor_names,
+        "partners": list(partner_names),
         "sources": list(SOURCE_KIND_NAMES),
         "emergencies": EMERGENCY_LIST,
         "flags": FLAG_BITS,

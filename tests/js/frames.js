@@ -51,8 +51,8 @@ const encoder = new TextEncoder();
 //     (its block's bytes, for a type the decoder should not know) and may override the
 //     `offset` the header announces (the block itself stays where the layout puts it)
 //   removed: ids of tracks gone (u32)
-//   ...header: any other header field (type, version, time, now, sensors, sources,
-//     emergencies, flags); defaults below
+//   ...header: any other header field (type, version, time, now, sensors, partners,
+//     sources, emergencies, flags); defaults below
 // `options` break the frame on purpose: magic, layout, reserved, headerLength (the
 // announced H), headerText (raw header text instead of the JSON), removedHeader
 // (replaces the header's `removed` entry).
@@ -68,8 +68,8 @@ export function makeFrame({ count, columns = [], removed = [], ...header }, opti
   }
   const removedBlock = encodeColumn('u32', removed);
   const fullHeader = {
-    type: 'snapshot', version: 1, time: null, now: 1_700_000_000, sensors: [], sources: [],
-    emergencies: [], flags: {},
+    type: 'snapshot', version: 1, time: null, now: 1_700_000_000, sensors: [], partners: [],
+    sources: [], emergencies: [], flags: {},
     ...header,
     count: count ?? (columns[0] ? columns[0].values.length : 0),
     columns: described,
@@ -132,7 +132,7 @@ export const NODE_COLUMNS = {
   emergency: 'u8', lat: 'f64', lon: 'f64', alt: 'f32', alt_geo: 'f32', groundspeed: 'f32',
   track: 'f32', vertical_rate: 'f32', pos_sigma: 'f32', nic: 'u8', nacp: 'u8', sil: 'u8',
   rssi: 'f32', age: 'f32', seen: 'f32', seen_pos: 'f32', messages: 'u32', sensors: 'u64',
-  sources: 'u8',
+  sources: 'u8', partners: 'u16',
 };
 
 // the value of an unknown field on the node (TRACK_DTYPE sentinels)
@@ -140,7 +140,7 @@ export const EMPTY_ROW = {
   icao24: 0xffffffff, flags: 0, callsign: null, squawk: -1, category: 0, emergency: 0,
   lat: NaN, lon: NaN, alt: NaN, alt_geo: NaN, groundspeed: NaN, track: NaN,
   vertical_rate: NaN, pos_sigma: NaN, nic: 0xff, nacp: 0xff, sil: 0xff, rssi: NaN,
-  age: NaN, seen: NaN, seen_pos: NaN, messages: 0, sensors: 0n, sources: 0,
+  age: NaN, seen: NaN, seen_pos: NaN, messages: 0, sensors: 0n, sources: 0, partners: 0,
 };
 
 // a frame with every node column from rows of {id, …fields} (missing fields: sentinels)

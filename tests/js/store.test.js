@@ -247,11 +247,13 @@ describe('TrackStore.record', () => {
     alt: 1500, alt_geo: 1625.5, groundspeed: 142.25, track: 251.5, vertical_rate: -640,
     pos_sigma: 12.5, nic: 8, nacp: 9, sil: 3, rssi: -21.5, messages: 1234,
     sensors: (1n << 40n) | (1n << 2n) | 1n, sources: (1 << 1) | (1 << 5),
+    partners: (1 << 2) | 1,
   };
+  const partners = ['west', 'north', 'east'];
 
   test('formats every field', () => {
     const store = new TrackStore(4);
-    apply(store, [full], { type: 'snapshot', sensors });
+    apply(store, [full], { type: 'snapshot', sensors, partners });
     const r = store.record(store.slot(77));
     assert.equal(r.id, 77);
     assert.equal(r.icao24, '00abcd');
@@ -277,7 +279,26 @@ describe('TrackStore.record', () => {
     assert.equal(r.messages, 1234);
     assert.deepEqual(r.sensors, ['s0', 's2', 's40']);
     assert.deepEqual(r.sources, ['adsb', 'mlat']);
+    assert.deepEqual(r.partners, ['west', 'east']);
     assert.deepEqual(r.trail, [[8.5622, 50.0379]]);
+  });
+
+  test('partners are a 16-bit column named by the header table', () => {
+    const store = new TrackStore(4);
+    const table = Array.from({ length: 16 }, (_, i) => `p${i}`);
+    apply(store, [{ id: 1, partners: (1 << 15) | 2 }, { id: 2 }],
+      { type: 'snapshot', partners: table });
+    assert.ok(store.columns.partners instanceof Uint16Array);
+    assert.deepEqual(store.meta.partners, table);
+    assert.deepEqual(store.record(store.slot(1)).partners, ['p1', 'p15']);
+    assert.deepEqual(store.record(store.slot(2)).partners, []);
+  });
+
+  test('a frame with no partner table (a node without federation, or an older one)', () => {
+    const store = new TrackStore(4);
+    apply(store, [{ id: 1, partners: 0 }], { type: 'snapshot', partners: undefined });
+    assert.deepEqual(store.meta.partners, []);
+    assert.deepEqual(store.record(store.slot(1)).partners, []);
   });
 
   test('sensors are kept as a 64-bit column', () => {
@@ -305,6 +326,7 @@ describe('TrackStore.record', () => {
     assert.equal(r.messages, 0);
     assert.deepEqual(r.sensors, []);
     assert.deepEqual(r.sources, []);
+    assert.deepEqual(r.partners, []);
     assert.deepEqual(r.trail, []);
   });
 
@@ -455,6 +477,7 @@ describe('TrackStore against a simple model', () => {
       lon: rand.int(-180, 180), callsign: rand() < 0.2 ? null : `C${rand.int(0, 99999)}`,
       squawk: rand() < 0.2 ? -1 : rand.int(0, 7777), icao24: rand.int(0, 0xffffff),
       messages: rand.int(0, 1e6), sources: rand.int(0, 127), sensors: BigInt(rand.int(0, 15)),
+      partners: rand.int(0, 0xffff),
     });
     const move = (id, row) => {
       if (!Number.isFinite(row.lat) || !Number.isFinite(row.lon)) return;
@@ -501,6 +524,7 @@ describe('TrackStore against a simple model', () => {
         assert.equal(r.messages, row.messages, `${what} messages`);
         assert.equal(store.columns.sources[store.slot(id)], row.sources, `${what} sources`);
         assert.equal(store.columns.sensors[store.slot(id)], row.sensors, `${what} sensors`);
+        assert.equal(store.columns.partners[store.slot(id)], row.partners, `${what} partners`);
         assert.deepEqual(r.trail, trails.get(id) ?? [], `${what} trail`);
       }
     }

@@ -22,6 +22,7 @@ from skyshare.web import views, wire
 
 STATIC = Path(__file__).resolve().parents[2] / "skyshare" / "web" / "static"
 SENSORS = ["rx", "roof", "mlat-hub"]
+PARTNERS = ["west", "north", "east-2"]
 NOW = 1_790_000_000.0
 
 def random_tracks(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -52,12 +53,13 @@ def random_tracks(rng: np.random.Generator, n: int) -> np.ndarray:
     t["messages"] = rng.integers(1, 100_000, n)
     t["sensors"] = rng.integers(1, 1 << len(SENSORS), n).astype(np.uint64)
     t["sources"] = rng.integers(1, 1 << len(SourceKind), n)
+    t["partners"] = rng.integers(0, 1 << len(PARTNERS), n)
     return t
 
 
 def frame_for(tracks: np.ndarray, removed: list[int], full: bool = False) -> bytes:
     delta = Delta(7, NOW - 0.5, tracks, np.array(removed, np.uint32), full=full)
-    return wire.encode_delta(delta, NOW, SENSORS)
+    return wire.encode_delta(delta, NOW, SENSORS, PARTNERS)
 
 
 @settings(max_examples=40, deadline=None)
@@ -68,6 +70,7 @@ def test_python_reader_gets_back_every_column(n: int, removed: list[int], seed: 
     assert frame["count"] == n and frame["type"] == "delta" and frame["version"] == 7
     assert frame["removed_ids"].tolist() == removed
     assert frame["sensors"] == SENSORS
+    assert frame["partners"] == PARTNERS
     assert frame["sources"][SourceKind.ADSB] == "adsb"
     assert frame["flags"]["on_ground"] == TrackFlag.ON_GROUND
     cols = frame["columns"]
@@ -86,7 +89,7 @@ def test_frame_is_smaller_than_the_json_message() -> None:
     tracks = random_tracks(np.random.default_rng(1), 2000)
     binary = frame_for(tracks, [], full=True)
     text = json.dumps(
-        {"columns": views.track_columns(tracks, NOW, SENSORS), "removed": []})
+        {"columns": views.track_columns(tracks, NOW, SENSORS, PARTNERS), "removed": []})
     assert len(binary) < len(text) / 2
 
 
@@ -119,7 +122,7 @@ def test_the_map_reads_the_same_tracks_as_the_json_stream(tmp_path: Path) -> Non
                           check=False, timeout=60)
     assert done.returncode == 0, done.stderr
     from_js = {r["id"]: r for r in json.loads(done.stdout)}
-    expected = views.rows(views.track_columns(tracks, NOW, SENSORS))
+    expected = views.rows(views.track_columns(tracks, NOW, SENSORS, PARTNERS))
     assert len(from_js) == len(expected)
     tolerance = {"lat": 1e-6, "lon": 1e-6, "age": 0.06, "seen": 0.06, "seen_pos": 0.06}
     for row in expected:

@@ -13,6 +13,7 @@ import { LabelOverlay } from './labels.js';
 import { AircraftLayer, addBasemap, addOverlayLayers, baseStyle, pick, sensorFeatures } from './map.js';
 import { MeasureTool } from './measure.js';
 import { hidePanel, renderPanel } from './panel.js';
+import { partnerRates, provenancePath, renderPartners } from './partners.js';
 import { TrackStore } from './store.js';
 import { StreamClient, streamUrl } from './stream.js';
 import { buildLegend, buildSourceFilter, renderSensors, renderStatus, showBanner } from './ui.js';
@@ -48,6 +49,7 @@ function elements(doc) {
   return { banner: $('banner'), map: $('map'), labels: $('labels'), search: $('search'),
     legend: $('legend'), sources: $('sources'), measure: $('measure'),
     measureReadout: $('measure-readout'), sensors: $('sensors'), panel: $('panel'),
+    partnersSection: $('partners-section'), partners: $('partners'),
     status: $('status'), nodeName: $('node-name'),
     alerts: { root: $('alerts'), count: $('alert-count'), login: $('login'),
       allRow: $('alerts-all-row'), all: $('alerts-all'), note: $('alerts-note'),
@@ -116,7 +118,9 @@ async function main() {
   const fromHash = parseHash(window.location.hash);
   const state = { filter: makeFilter(null, ''), selectedId: fromHash.selected, visible: [],
     sensors: [], connection: 'connecting', rate: null, lastStatus: null,
-    fitted: fromHash.view !== null, alerted: new Set() };
+    fitted: fromHash.view !== null, alerted: new Set(),
+    partners: null, // the last poll of /api/partners: {at, partners}
+    provenance: { id: null, key: null, at: 0, rows: null } }; // of the selected track
   let view = null; // {map, aircraft, labels} once the map is up
   let measure = null;
   let alerts = null;
@@ -130,10 +134,40 @@ async function main() {
       state.selectedId);
     window.history.replaceState(null, '', hash);
   };
+  // the provenance of a track partners contributed to: asked for on selection, again
+  // when its set of partners changes, and every partners.pollMs while it stays selected
+  const fetchProvenance = async (track) => {
+    const key = track.partners.join(',');
+    const known = state.provenance;
+    const at = performance.now();
+    if (known.id === track.id && known.key === key
+        && (!key || at - known.at < SETTINGS.partners.pollMs)) return;
+    state.provenance = { id: track.id, key, at,
+      rows: key && known.id === track.id ? known.rows : null };
+    if (!key) return;
+    let rows = null;
+    try {
+      rows = (await getJson(provenancePath(SETTINGS.partners.provenancePath, track.id)))
+        .provenance;
+    } catch (error) {
+      rows = null; // the track ended meanwhile: the panel shows none
+    }
+    if (state.provenance.id !== track.id || state.provenance.key !== key) return;
+    state.provenance.rows = rows;
+    updatePanel();
+  };
   const updatePanel = () => {
     const slot = selectedSlot();
-    if (slot !== null) renderPanel(els.panel, store.record(slot), SETTINGS);
-    else hidePanel(els.panel);
+    if (slot === null) {
+      hidePanel(els.panel);
+      return;
+    }
+    const track = store.record(slot);
+    const federation = store.meta.partners.length > 0;
+    if (federation) fetchProvenance(track);
+    const known = state.provenance;
+    renderPanel(els.panel, track, SETTINGS, { federation, now: store.now(),
+      provenance: known.id === track.id ? known.rows : null });
   };
   // the WebGL layer's symbols and trails, and the label candidates, for the current view
   const draw = () => {
@@ -239,6 +273,7 @@ async function main() {
   window.setInterval(redraw, SETTINGS.redrawMs);
   pollStatus(els, state);
   pollSensors(els, state, () => view);
+  pollPartners(els, state);
   alerts = startAlerts(els.alerts, SETTINGS, { now: () => store.now(), onSelect: showAlert,
     onAlerted: (tracks) => {
       const same = tracks.size === state.alerted.size
@@ -326,6 +361,23 @@ async function pollSensors(els, state, currentView) {
   renderSensors(els.sensors, state.sensors);
   currentView()?.map.getSource('sensors').setData(sensorFeatures(state.sensors));
   window.setTimeout(() => pollSensors(els, state, currentView), SETTINGS.sensorsPollMs);
+}
+
+// the Partners panel, shown only on a node in a federation (one that lists partners);
+// the rates it shows are the difference of two polls
+async function pollPartners(els, state) {
+  let rows = [];
+  try {
+    const data = await getJson(SETTINGS.partners.path);
+    rows = data.partners ?? [];
+    const current = { at: data.now ?? Date.now() / 1000, partners: rows };
+    renderPartners(els.partners, rows, partnerRates(state.partners, current), SETTINGS);
+    state.partners = current;
+  } catch (error) {
+    state.partners = null;
+  }
+  els.partnersSection.hidden = !rows.length;
+  window.setTimeout(() => pollPartners(els, state), SETTINGS.partners.pollMs);
 }
 
 main();

@@ -1,8 +1,11 @@
 // The detail panel of the selected aircraft: a track record in, a definition list out.
 
 import * as fmt from './format.js';
+import { provenanceText } from './partners.js';
 
-// [section, [[label, value(track, settings)], …]] — the panel's layout as data
+// [section, [[label, value(track, settings), shown(context)?], …]] — the panel's layout
+// as data; a row with `shown` appears only when it says so (federation rows on a node
+// that has a federation)
 const SECTIONS = [
   ['Identity', [
     ['Callsign', (t) => fmt.text(t.callsign)],
@@ -30,6 +33,7 @@ const SECTIONS = [
   ['Reception', [
     ['Sensors', (t) => fmt.list(t.sensors)],
     ['Sources', (t) => fmt.list(t.sources)],
+    ['Partners', (t) => fmt.list(t.partners), (context) => context.federation],
     ['RSSI', (t) => (fmt.isNum(t.rssi) ? `${t.rssi.toFixed(1)} dBFS` : fmt.text(null))],
     ['Messages', (t) => fmt.count(t.messages)],
     ['Track age', (t) => fmt.seconds(t.age)],
@@ -40,7 +44,23 @@ const SECTIONS = [
   ]],
 ];
 
-export function renderPanel(root, track, settings) {
+function section(title, rows) {
+  const h = document.createElement('h3');
+  h.textContent = title;
+  const dl = document.createElement('dl');
+  for (const [label, text] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = text;
+    dl.append(dt, dd);
+  }
+  return [h, dl];
+}
+
+// context: {federation: the node has one, provenance: the track's provenance entries
+// (GET /api/tracks/{id}/provenance) or null, now: the node's clock, UNIX s}
+export function renderPanel(root, track, settings, context = {}) {
   const title = root.querySelector('[data-role=title]');
   const body = root.querySelector('[data-role=body]');
   const emergency = fmt.emergencyOf(track, settings.emergencySquawks);
@@ -48,18 +68,13 @@ export function renderPanel(root, track, settings) {
   root.classList.toggle('emergency', emergency !== null);
   root.dataset.trackId = String(track.id);
   const nodes = [];
-  for (const [section, rows] of SECTIONS) {
-    const h = document.createElement('h3');
-    h.textContent = section;
-    const dl = document.createElement('dl');
-    for (const [label, value] of rows) {
-      const dt = document.createElement('dt');
-      dt.textContent = label;
-      const dd = document.createElement('dd');
-      dd.textContent = value(track, settings);
-      dl.append(dt, dd);
-    }
-    nodes.push(h, dl);
+  for (const [heading, rows] of SECTIONS) {
+    nodes.push(...section(heading, rows.filter(([, , shown]) => !shown || shown(context))
+      .map(([label, value]) => [label, value(track, settings)])));
+  }
+  if (context.provenance?.length) {
+    nodes.push(...section('Provenance', context.provenance.map((entry) => [
+      String(entry.partner), provenanceText(entry, context.now)])));
   }
   body.replaceChildren(...nodes);
   root.hidden = false;

@@ -62,6 +62,12 @@ export const SETTINGS = Object.freeze({
   alerts: { list: '/api/alerts', me: '/api/me', login: '/api/login', logout: '/api/logout',
     pollMs: 1000 },
   sensorsPath: '/api/sensors',
+  // the Partners panel (a node in a federation; hidden otherwise): its API, how often it
+  // refreshes (its rates are the difference of two polls), the colour of each partner
+  // state, and where a selected track's provenance is asked for
+  partners: { path: '/api/partners', pollMs: 2000,
+    provenancePath: '/api/tracks/{id}/provenance',
+    colours: { connected: '#5fd35f', lagging: '#ffb300', down: '#ff5252' } },
   statusPollMs: 2000,
   sensorsPollMs: 5000,
   // how often the aircraft layer is rebuilt from the store (the stream sends a delta a

@@ -14,7 +14,7 @@ const NUMERIC = {
   track: [Float32Array, NaN], vertical_rate: [Float32Array, NaN], pos_sigma: [Float32Array, NaN],
   nic: [Uint8Array, 0xff], nacp: [Uint8Array, 0xff], sil: [Uint8Array, 0xff],
   rssi: [Float32Array, NaN], messages: [Uint32Array, 0], sources: [Uint8Array, 0],
-  sensors: [BigUint64Array, 0n],
+  sensors: [BigUint64Array, 0n], partners: [Uint16Array, 0],
 };
 // wire column of seconds before the frame's `now` -> the absolute time kept
 const TIMES = { age: 'firstSeen', seen: 'lastSeen', seen_pos: 'lastPos' };
@@ -67,7 +67,7 @@ export class TrackStore {
     this.version = 0;
     this.time = null;
     this.clockOffset = 0; // node clock minus this page's clock, s
-    this.meta = { sensors: [], sources: [], emergencies: [], flags: {} };
+    this.meta = { sensors: [], partners: [], sources: [], emergencies: [], flags: {} };
     this.allocate(capacity);
   }
 
@@ -111,8 +111,8 @@ export class TrackStore {
   // apply one decoded frame (wire.decodeFrame); returns how many tracks it touched
   apply(frame) {
     const { columns, count } = frame;
-    this.meta = { sensors: frame.sensors, sources: frame.sources,
-      emergencies: frame.emergencies, flags: frame.flags };
+    this.meta = { sensors: frame.sensors, partners: frame.partners ?? [],
+      sources: frame.sources, emergencies: frame.emergencies, flags: frame.flags };
     this.clockOffset = frame.now - Date.now() / 1000;
     const ids = columns.id;
     if (frame.type === 'snapshot') {
@@ -244,6 +244,7 @@ export class TrackStore {
       messages: c.messages[slot],
       sensors: names(c.sensors[slot], this.meta.sensors),
       sources: names(c.sources[slot], this.meta.sources),
+      partners: names(c.partners[slot], this.meta.partners),
       trail: this.trail(slot),
     };
   }

@@ -12,8 +12,9 @@ const ARRAYS = {
 
 export class WireError extends Error {}
 
-// {type, version, time, now, count, sensors, sources, emergencies, flags,
+// {type, version, time, now, count, sensors, partners, sources, emergencies, flags,
 //  columns: {name: TypedArray}, removed: Uint32Array}; throws WireError if malformed
+// (`partners` is absent from a node that predates federations: read it as [])
 export function decodeFrame(buffer) {
   if (buffer.byteLength < PREAMBLE) throw new WireError(`frame of ${buffer.byteLength} bytes`);
   const view = new DataView(buffer);
