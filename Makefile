@@ -1,4 +1,5 @@
-# skyshare: `make demo` runs a node on synthetic traffic; `make test` runs every check.
+# skyshare: `make demo` runs three partner nodes sharing synthetic traffic over a local
+# NATS server; `make test` runs every check.
 # Both create the virtual environment (.venv) and install what they need.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +14,7 @@ export NUMBA_CACHE_DIR
 .PHONY: venv demo test lint typecheck jstest pytest system-deps map-deps web-assets bench clean help
 
 help:
-	@echo "make demo   - install and start a demo node on synthetic traffic (prints its URL)"
+	@echo "make demo   - install and start three partner nodes sharing over NATS (prints URLs)"
 	@echo "make test   - install and run lint, type checks and the test suite"
 	@echo "make bench  - run the benchmarks against peer decoders (minutes)"
 	@echo "make clean  - remove the virtual environment and caches"
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP) web-assets
-	$(BIN)/skyshare demo
+	$(BIN)/skyshare federation demo
 
 system-deps:
 	@scripts/install-system-deps.sh test

@@ -554,7 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="skyshare",
         description="Federated airspace surveillance: receiver feeds fused into one air "
                     "picture, served to a browser and an API.",
-        epilog="Start with 'skyshare demo' and open the URL it prints. "
+        epilog="Start with 'skyshare federation demo' (three partners) or 'skyshare demo' "
+               "(one node) and open the URLs they print. "
                "'skyshare COMMAND --help' explains each command.",
     )
     p.add_argument("--version", action="version", version=f"skyshare {__version__}")

@@ -227,6 +227,21 @@ class EgressFilter:
                                       batch["alt"][rows], batch["alt_geo"][rows])
         return batch, rows[inside]
 
+    def conforming(self, rows: TrackBatch) -> BoolArray:
+        """Which received ``rows`` this agreement could have let out: nothing beyond the
+        granted columns and flag bits, and a position inside its regions and bands.  The
+        receiver's check that the sender enforced the agreement (rows are compared as
+        bytes with their own blanked copy, so any ungranted value shows)."""
+        rows = np.ascontiguousarray(rows)
+        n = len(rows)
+        blanked = self._blank(rows, np.arange(n))
+        same = np.all(blanked.view(np.uint8).reshape(n, -1)
+                      == rows.view(np.uint8).reshape(n, -1), axis=1)
+        placed = (rows["flags"] & np.uint16(TrackFlag.HAS_POSITION)) != 0
+        inside = self._regions.inside(rows["lat"], rows["lon"], rows["alt"], rows["alt_geo"])
+        out: BoolArray = same & placed & inside
+        return out
+
     def _blank(self, batch: TrackBatch, rows: IntArray) -> TrackBatch:
         """Rows with only the granted columns and flag bits copied; the rest unknown."""
         out = np.empty(len(rows), TRACK_DTYPE)

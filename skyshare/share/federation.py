@@ -24,9 +24,9 @@ per partner and reason, and logged at most once a minute per partner and reason)
 3. the sequence (:class:`~skyshare.share.wire.ReplayGuard`): per origin and kind, a
    message numbered not above the last one of the same sender epoch, or of an older
    epoch, is a replay (``replayed``);
-4. the grant: a row carrying a field the agreement does not grant, or outside its
-   regions, means the sender is not enforcing the agreement: the whole message is
-   refused (``field-not-granted``, ``outside-agreement``).
+4. the grant (:meth:`EgressFilter.conforming`): a row carrying a field the agreement
+   does not grant, or outside its regions, means the sender is not enforcing the
+   agreement: the whole message is refused (``outside-agreement``).
 
 The sender's own enforcement (the egress filter) is the wall that matters; these
 checks make a misbehaving or forged sender visible instead of silently fused.
@@ -48,14 +48,13 @@ import numpy as np
 from skyshare.errors import ConfigError, SkyshareError
 from skyshare.fusion.partners import PartnerTracks
 from skyshare.latency import LatencyWindow
-from skyshare.model import SOURCE_KIND_NAMES, TrackBatch, TrackFlag, empty_tracks
+from skyshare.model import SOURCE_KIND_NAMES, TrackBatch, TrackFlag
 from skyshare.share.agreements import Agreement, AgreementSet, load_agreements
 from skyshare.share.bus import Bus
-from skyshare.share.egress import GROUP_FIELDS, GROUP_FLAGS, EgressFilter, Outgoing
+from skyshare.share.egress import EgressFilter, Outgoing
 from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsbus import NatsBus
 from skyshare.share.natsconf import NatsCredentials
-from skyshare.share.regions import RegionIndex
 from skyshare.share.settings import FederationConfig
 from skyshare.share.status import PartnerStatus
 from skyshare.share.wire import (
@@ -131,7 +130,7 @@ class Federation:
         self.latency = LatencyWindow()  # partner's last update -> our picture
         self.epoch = clock()
         self._filters: dict[str, EgressFilter] = {}
-        self._regions: dict[str, RegionIndex] = {}
+        self._checks: dict[str, EgressFilter] = {}  # incoming agreements, for _grant_problem
         self._inbox: deque[tuple[str, bytes, float]] = deque()
         self._outbox: deque[tuple[str, bytes]] = deque()
         self._sequencer = Sequencer(me, self.epoch)
@@ -264,26 +263,18 @@ class Federation:
             accepted.extend((msg.tracks["last_seen"] + st.clock_offset_s).tolist())
 
     def _grant_problem(self, a: Agreement, rows: TrackBatch) -> tuple[str, str] | None:
+        """Why ``rows`` could not have come out of ``a``'s egress filter (None: they could)."""
         if not len(rows):
             return None
-        blank = empty_tracks(1)[0]
-        granted = {c for g in a.fields for c in GROUP_FIELDS[g]}
-        for group, columns in GROUP_FIELDS.items():
-            for c in columns:
-                if c not in granted and c != "flags" and np.any(rows[c] != blank[c]) and not (
-                        rows[c].dtype.kind == "f" and np.all(np.isnan(rows[c]))):
-                    return "field-not-granted", f"rows carry {c} ({group} is not granted)"
-        allowed_flags = np.uint16(sum(GROUP_FLAGS.get(g, 0) for g in a.fields))
-        if np.any(rows["flags"] & ~allowed_flags):
-            return "field-not-granted", "rows carry flags of groups not granted"
-        index = self._regions.get(a.id)
-        if index is None:
-            index = self._regions[a.id] = RegionIndex(a.regions)
-        inside = index.inside(rows["lat"], rows["lon"], rows["alt"], rows["alt_geo"])
-        if not bool(np.all(inside)):
-            return ("outside-agreement",
-                    f"{int(np.count_nonzero(~inside))} row(s) outside the agreed regions")
-        return None
+        check = self._checks.get(a.id)
+        if check is None or check.agreement != a:
+            check = self._checks[a.id] = EgressFilter(a, None)
+        bad = ~check.conforming(rows)
+        if not bad.any():
+            return None
+        return ("outside-agreement",
+                f"{int(np.count_nonzero(bad))} of {len(rows)} row(s) carry a field not granted "
+                "or lie outside the agreed regions")
 
     def _drop(self, origin: str, reason: str, detail: str) -> None:
         st = self.status.get(origin)

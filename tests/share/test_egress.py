@@ -63,6 +63,7 @@ def test_filter_obeys_every_rule(a: Agreement, bit: int | None, steps: int, seed
             was_own = key in seen_rows and seen_rows[key][1]
             seen_rows[key] = (row.copy(), was_own or bool(mine))
         out = f.select(own.copy(), common.copy(), now)
+        assert f.conforming(out.tracks).all()  # what the receiver checks, it passes
         current = {int(r["track_id"]): (r, bool(m)) for r, m in zip(common, in_own,
                                                                       strict=True)}
         check_step(a, bit, out.tracks, out.removed, now, seen_rows, current, rx, gap)
