@@ -234,6 +234,8 @@ class EgressFilter:
         bytes with their own blanked copy, so any ungranted value shows)."""
         rows = np.ascontiguousarray(rows)
         n = len(rows)
+        if n == 0:
+            return np.zeros(0, np.bool_)
         blanked = self._blank(rows, np.arange(n))
         same = np.all(blanked.view(np.uint8).reshape(n, -1)
                       == rows.view(np.uint8).reshape(n, -1), axis=1)
