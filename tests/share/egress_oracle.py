@@ -277,3 +277,24 @@ def check_step(a: Agreement, bit: int | None, tracks: np.ndarray, removed: np.nd
                 assert tid in sent_ids
 
 
+
+
+def next_pictures(a: Agreement, rng: np.random.Generator, now: float,
+                  seen_rows: dict[tuple[int, float], tuple[Any, bool]]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The next (common, own, in_own) pictures at ``now``: up to ten random tracks of
+    ids 1-12, an unchanged track repeating its row exactly, Mode A codes of four octal
+    digits (as a tracker makes them); ``seen_rows`` notes each (id, last_seen) row and
+    whether it was ever in the own picture."""
+    ids = sorted(rng.choice(np.arange(1, 13), rng.integers(0, 11), replace=False).tolist())
+    common = track_rows(a, ids, now, int(rng.integers(0, 2**32)))
+    common["squawk"] = rng.integers(0, 8, (len(common), 4)) @ np.array([1000, 100, 10, 1])
+    for i, row in enumerate(common):
+        key = (int(row["track_id"]), float(row["last_seen"]))
+        if key in seen_rows:
+            common[i] = seen_rows[key][0]
+    in_own = rng.random(len(ids)) < 0.7
+    for row, mine in zip(common, in_own, strict=True):
+        key = (int(row["track_id"]), float(row["last_seen"]))
+        seen_rows[key] = (row.copy(), (key in seen_rows and seen_rows[key][1]) or bool(mine))
+    return common, common[in_own], in_own

@@ -30,8 +30,8 @@ from .egress_oracle import (
     agreements,
     areas,
     check_step,
+    next_pictures,
     oracle_inside,
-    track_rows,
 )
 
 
@@ -50,18 +50,7 @@ def test_filter_obeys_every_rule(a: Agreement, bit: int | None, steps: int, seed
     for _ in range(steps):
         now += float(rng.choice([0.05, 0.5, 1.0, 2.0]) if rng.random() < 0.5
                      else rng.uniform(0.01, 3.2))
-        ids = sorted(rng.choice(np.arange(1, 13), rng.integers(0, 11), replace=False).tolist())
-        common = track_rows(a, ids, now, int(rng.integers(0, 2**32)))
-        for i, row in enumerate(common):  # an unchanged track repeats its row exactly
-            key = (int(row["track_id"]), float(row["last_seen"]))
-            if key in seen_rows:
-                common[i] = seen_rows[key][0]
-        in_own = rng.random(len(ids)) < 0.7
-        own = common[in_own]
-        for row, mine in zip(common, in_own, strict=True):
-            key = (int(row["track_id"]), float(row["last_seen"]))
-            was_own = key in seen_rows and seen_rows[key][1]
-            seen_rows[key] = (row.copy(), was_own or bool(mine))
+        common, own, in_own = next_pictures(a, rng, now, seen_rows)
         out = f.select(own.copy(), common.copy(), now)
         assert f.conforming(out.tracks).all()  # what the receiver checks, it passes
         current = {int(r["track_id"]): (r, bool(m)) for r, m in zip(common, in_own,

@@ -30,7 +30,7 @@ from skyshare.share.setup import Layout, init_federation
 from skyshare.share.wire import Envelope, TrackMessage, decode, encode_tracks
 
 from .conftest import free_port
-from .egress_oracle import Receiver, agreements, check_step, track_rows
+from .egress_oracle import Receiver, agreements, check_step, next_pictures
 
 T = TypeVar("T")
 
@@ -194,19 +194,7 @@ def test_what_arrives_obeys_the_agreement(layout: Layout, loop: Loop, west_bus: 
     now = 1_790_000_000.0
     for _ in range(steps):
         now += float(rng.choice([0.05, 0.3, 0.5, 1.0, 2.0, 3.1]))
-        ids = sorted(rng.choice(np.arange(1, 13), rng.integers(0, 11), replace=False).tolist())
-        common = track_rows(a, ids, now, int(rng.integers(0, 2**32)))
-        # a tracker makes Mode A codes of four octal digits; the codec refuses others
-        common["squawk"] = rng.integers(0, 8, (len(common), 4)) @ np.array([1000, 100, 10, 1])
-        for i, row in enumerate(common):
-            key = (int(row["track_id"]), float(row["last_seen"]))
-            if key in seen_rows:
-                common[i] = seen_rows[key][0]
-        in_own = rng.random(len(ids)) < 0.7
-        own = common[in_own]
-        for row, mine in zip(common, in_own, strict=True):
-            key = (int(row["track_id"]), float(row["last_seen"]))
-            seen_rows[key] = (row.copy(), (key in seen_rows and seen_rows[key][1]) or bool(mine))
+        common, own, in_own = next_pictures(a, rng, now, seen_rows)
         before = sender.status["central"].sent.messages
         start = len(central_inbox.messages)
         sender.outgoing(own.copy(), common.copy(), now)
