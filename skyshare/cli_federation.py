@@ -51,9 +51,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     cluster.start()
-    print(f"NATS serving {', '.join(cluster.urls)} for {', '.join(layout.partners)}; "
-          "agreement edits are applied to the permissions within seconds. Ctrl-C stops.",
-          flush=True)
+    try:
+        streams = layout.ensure_streams()
+    except BaseException:
+        cluster.stop()
+        raise
+    print(f"NATS serving {', '.join(cluster.urls)} for {', '.join(layout.partners)} "
+          f"(alert streams: {', '.join(streams)}); agreement edits are applied to the "
+          "permissions within seconds. Ctrl-C stops.", flush=True)
     files = AgreementFiles.of(layout.agreements)
     try:
         while not stopping:

@@ -7,6 +7,9 @@ worker thread on the latest published picture, once per ``alerts.interval_s``: a
 storm (thousands of audit entries to commit) delays the next evaluation, never the
 picture.  The web layer only reads the published :class:`~skyshare.picture.Picture`
 and acts on alerts through :class:`~skyshare.alerts.service.AlertService`.
+A federated node also runs an :class:`~skyshare.share.alertlink.AlertLink`: after each
+evaluation, and at once after an action, it tells partners of the cases routed to them
+and forwards actions on their cases to their nodes.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from skyshare.latency import LatencyWindow
 from skyshare.node_audit import ChangeWatch
 from skyshare.picture import Picture
 from skyshare.pipeline import Pipeline, warm_up
+from skyshare.share.alertlink import AlertLink
 from skyshare.share.federation import Federation
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client, run_server
@@ -123,6 +127,7 @@ class Node:
                                       config.data_dir)
                            if config.federation is not None else None)
         self.alerts: AlertService | None = None  # from run(): it needs the audit log open
+        self.alert_link: AlertLink | None = None  # federated: cases to and from partners
         self.sessions: Sessions | None = None
         self.audit: AuditLog | None = None  # open while run() runs
 
@@ -281,6 +286,10 @@ class Node:
             owners=self.owners,
             coverage=SensorRangeCoverage(placed, alerts.coverage_nm) if placed else None,
             first_serial=self.audit.head()[0] + 1)  # ids never repeat within one log
+        if self.federation is not None:
+            self.alert_link = AlertLink(self.alerts, self.federation)
+            self.alerts.forward = self.alert_link.forward
+            self.alerts.notify = self.alert_link.wake
         watch = ChangeWatch(cfg, users, self.audit)
         self.audit.append_many(watch.changes())
         self.audit.publish_head()
@@ -299,6 +308,8 @@ class Node:
             started = time.monotonic()
             try:
                 await asyncio.to_thread(self.evaluate_alerts)
+                if self.alert_link is not None:
+                    self.alert_link.wake()  # partners hear of what changed at once
                 changes = await asyncio.to_thread(watch.changes)
                 if changes:
                     await asyncio.to_thread(self.audit.append_many, changes)
@@ -330,6 +341,8 @@ class Node:
                 log.warning("federation: %s; retrying in %.0f s", exc, RETRY_CONNECT_S)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RETRY_CONNECT_S)
+        link = (asyncio.create_task(self.alert_link.run(stop), name="alert-link")
+                if self.alert_link is not None and not stop.is_set() else None)
         try:
             while not stop.is_set():
                 try:
@@ -340,6 +353,9 @@ class Node:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
         finally:
+            if link is not None:  # it may be waiting on JetStream: do not wait for it
+                link.cancel()
+                await asyncio.gather(link, return_exceptions=True)
             await fed.bus.close()
 
     async def _run_sensor(self, spec: SensorSpec, status: SensorStatus,

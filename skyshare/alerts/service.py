@@ -6,6 +6,20 @@ event to the audit log in one transaction before returning; :meth:`AlertService.
 applies a duty officer's action and returns only once it is in the log, so an
 acknowledgement the API confirmed is never lost.  Both run in worker threads; a lock
 keeps the workflow and the log in the same order.
+
+Federated nodes (see :mod:`skyshare.share.alertlink`, which calls these):
+
+- :meth:`AlertService.take_changes` gives the cases changed since the last call, and
+  the partners' requests answered since, so the link can tell partners;
+- an action on a mirror (a case of another node) is checked here with the same rules
+  as the panel's (:func:`~skyshare.alerts.workflow.allowed`), recorded as
+  ``alert.forwarded`` and handed to :attr:`AlertService.forward`; the case stays as it
+  is, ``pending``, until the origin answers;
+- :meth:`AlertService.apply_note` records a note from a case's origin
+  (``alert.received``), :meth:`AlertService.apply_request` applies a partner's forwarded
+  action to our own case as that partner's officer.  Both return only once the step is
+  in the audit log (and raise if the log refused it, leaving the workflow as it was),
+  because the bus acknowledges the message when they return.
 """
 
 from __future__ import annotations
@@ -13,21 +27,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from skyshare.alerts.engine import AlertEngine, EngineConfig
+from skyshare.alerts.notes import ACTIONS, Action, ActionNote, Answer, CaseNote, ChangedCases
 from skyshare.alerts.rules import Airspace, Coverage, RulesConfig, evaluate
-from skyshare.alerts.workflow import Case, Event, Owners, Workflow, WorkflowConfig
-from skyshare.auth import Actor
+from skyshare.alerts.workflow import (
+    Case,
+    Event,
+    Owners,
+    Workflow,
+    WorkflowConfig,
+    WorkflowError,
+)
+from skyshare.auth import Actor, Role
 from skyshare.model import TrackBatch
 
 log = logging.getLogger("skyshare.alerts")
 
-Action = Literal["acknowledge", "resolve", "hand_over", "accept", "decline", "reopen"]
-ACTIONS: tuple[Action, ...] = ("acknowledge", "resolve", "hand_over", "accept", "decline",
-                               "reopen")
+__all__ = ["ACTIONS", "Action", "AlertService", "AlertStats", "AlertsConfig"]
 
 
 class Named(Protocol):
@@ -85,10 +106,18 @@ class AlertService:
         self.coverage = coverage
         self.engine = AlertEngine(node, config.engine, first_serial=first_serial)
         self.workflow = Workflow(config.workflow, owners)
+        self.node = node
         self.audit = audit
         self.stats = AlertStats()
+        self.forward: Callable[[ActionNote], None] | None = None
+        """Sends an action on a mirror to the case's origin (set by the alert link); it
+        may raise WorkflowError when nothing can carry it there."""
+        self.notify: Callable[[], None] | None = None
+        """Called (from any thread) after an action changed a case: the link sends now."""
         self._lock = threading.Lock()  # workflow step + its audit append, as one
         self._unwritten: list[Event] = []  # events the log refused, retried first
+        self._changed: set[str] = set()  # case ids changed since take_changes()
+        self._answers: list[Answer] = []
 
     def volume_name(self, index: int) -> str | None:
         """The name of volume ``index`` (None for -1, an alert not about a volume)."""
@@ -123,6 +152,7 @@ class AlertService:
             changes = self.engine.update(conditions, tracks, now)
             events = self.workflow.on_changes(changes, now) + self.workflow.tick(now)
             self._record(events)
+            self._changed.update(e.subject for e in events)
         st = self.stats
         st.last_ms = (time.perf_counter() - started) * 1000
         st.max_ms = max(st.max_ms, st.last_ms)
@@ -139,29 +169,131 @@ class AlertService:
 
         ``text`` is the comment (resolve), the partner (hand_over) or the reason
         (decline, reopen).  Raises :class:`~skyshare.alerts.workflow.WorkflowError`.
+        On a mirror (with :attr:`forward` set) the action is checked, recorded as
+        forwarded and sent to the case's origin: the case comes back unchanged but for
+        ``pending``, and changes when the origin's answer arrives.
         """
         now = time.time() if now is None else now
         flow = self.workflow
         with self._lock:
             before = flow.get(alert_id)  # WorkflowError if there is no such alert
-            if action == "acknowledge":
-                events = flow.acknowledge(alert_id, actor, now)
-            elif action == "resolve":
-                events = flow.resolve(alert_id, actor, text, now)
-            elif action == "hand_over":
-                events = flow.hand_over(alert_id, actor, text.strip(), now)
-            elif action == "accept":
-                events = flow.accept(alert_id, actor, now)
-            elif action == "decline":
-                events = flow.decline(alert_id, actor, text, now)
-            else:
-                events = flow.reopen(alert_id, actor, text, now)
-            try:
-                self.audit.append_many([*self._unwritten, *events])
-            except Exception:
-                flow.restore(before)  # not in the log, so it did not happen
-                raise
-            self._unwritten = []
-            self.stats.events += len(events)
+            if before.origin is not None and self.forward is not None:
+                return self._forward(action, before, actor, text, now)
+            events = self._apply(action, alert_id, actor, text, now)
+            self._commit(events, before)
+            self._changed.add(alert_id)
         log.info("%s %s %s", actor.user, action, alert_id)
+        self._notify()
         return flow.get(alert_id)
+
+    def _apply(self, action: Action, alert_id: str, actor: Actor, text: str, now: float
+               ) -> list[Event]:
+        flow = self.workflow
+        if action == "acknowledge":
+            return flow.acknowledge(alert_id, actor, now)
+        if action == "resolve":
+            return flow.resolve(alert_id, actor, text, now)
+        if action == "hand_over":
+            return flow.hand_over(alert_id, actor, text.strip(), now)
+        if action == "accept":
+            return flow.accept(alert_id, actor, now)
+        if action == "decline":
+            return flow.decline(alert_id, actor, text, now)
+        return flow.reopen(alert_id, actor, text, now)
+
+    def _commit(self, events: list[Event], before: Case | None, alert_id: str = "") -> None:
+        """Append ``events`` (after any the log refused earlier); if the log refuses
+        them, put the case back as it was ``before`` (None: it did not exist) and raise:
+        not in the log, so it did not happen."""
+        try:
+            self.audit.append_many([*self._unwritten, *events])
+        except Exception:
+            if before is not None:
+                self.workflow.restore(before)
+            else:
+                self.workflow.discard(alert_id)
+            raise
+        self._unwritten = []
+        self.stats.events += len(events)
+
+    def _notify(self) -> None:
+        if self.notify is not None:
+            self.notify()
+
+    # -- federation: mirrors, forwarded actions and answers
+    def _forward(self, action: Action, case: Case, actor: Actor, text: str, now: float
+                 ) -> Case:
+        """An action on a mirror: recorded as forwarded, then sent to the case's origin
+        (called with the lock held)."""
+        assert self.forward is not None
+        request = ActionNote(request=f"{self.node}-{uuid.uuid4().hex[:16]}", alert_id=case.id,
+                             action=action, user=actor.user, role=actor.role.value,
+                             text=text, time=now)
+        self._commit(self.workflow.forwarded(request, actor, now), case)
+        try:
+            self.forward(request)
+        except WorkflowError as exc:  # no agreement carries it: say so, and why
+            self._commit(self.workflow.forward_failed(case.id, str(exc), now), case)
+            raise
+        log.info("%s %s %s: forwarded to %s", actor.user, action, case.id, case.origin)
+        return self.workflow.get(case.id)
+
+    def take_changes(self) -> ChangedCases:
+        """Case ids changed, and partners' requests answered, since the last call."""
+        with self._lock:
+            changed = ChangedCases(frozenset(self._changed), tuple(self._answers))
+            self._changed, self._answers = set(), []
+        return changed
+
+    def apply_note(self, note: CaseNote, now: float | None = None) -> list[Event]:
+        """Show a note from a case's origin as a mirror (``alert.received``, once per
+        version: [] for a redelivery).  Raises if the audit log refuses it."""
+        now = time.time() if now is None else now
+        with self._lock:
+            try:
+                before: Case | None = self.workflow.get(note.id)
+            except WorkflowError:
+                before = None
+            events = self.workflow.upsert_mirror(note, now)
+            if events:
+                self._commit(events, before, note.id)
+        return events
+
+    def apply_request(self, request: ActionNote, partner: str, now: float | None = None
+                      ) -> list[Event]:
+        """Apply ``partner``'s forwarded action to our case, as that partner's officer
+        ``user@partner`` (its node vouches for the user; the workflow's rules still
+        apply); a refusal is recorded as ``alert.refused``.  Either way the answer goes
+        back to ``partner`` with the case's next note.  A request seen before (a
+        redelivery) does nothing.  Raises if the audit log refuses the step."""
+        now = time.time() if now is None else now
+        actor = Actor(f"{request.user}@{partner}", partner, Role(request.role))
+        mark = {"via": partner, "request": request.request}
+        flow = self.workflow
+        with self._lock:
+            try:
+                before: Case | None = flow.get(request.alert_id)
+            except WorkflowError:
+                before = None
+            if before is not None and any(e.data.get("request") == request.request
+                                          for e in before.history):
+                return []
+            refused = ""
+            try:
+                if before is not None and before.origin is not None:
+                    raise WorkflowError("conflict", f"alert {before.id} is a case of "
+                                        f"{before.origin}'s node, not of this one")
+                events = self._apply(request.action, request.alert_id, actor, request.text,
+                                     now)
+                events = flow.annotate(request.alert_id, events, mark)
+            except WorkflowError as exc:
+                refused = str(exc)
+                events = [flow.refuse(request.alert_id, actor.user, {
+                    "action": request.action, "text": request.text, "reason": refused,
+                    "problem": exc.problem, **mark}, now)]
+            self._commit(events, before, request.alert_id)
+            self._changed.add(request.alert_id)
+            self._answers.append(Answer(request.alert_id, partner, request.request, refused))
+        log.info("%s %s %s via %s: %s", actor.user, request.action, request.alert_id, partner,
+                 refused or "done")
+        return events

@@ -19,6 +19,14 @@ them, this node's own partner).  A case moves ``new -> acknowledged -> resolved`
   sees it happened, and is resolved as soon as it is acknowledged;
 - a supervisor may reopen a resolved case.
 
+Cases of other nodes: a partner's node that raised an alert routed to this node's
+partner sends its case as :class:`~skyshare.alerts.notes.CaseNote` s;
+:meth:`Workflow.upsert_mirror` keeps the newest as a read-only *mirror* (``Case.origin``
+names the origin's partner).  The origin drives a mirror: no escalation, routing or
+hand-over happens here; actions on it are forwarded to the origin (see
+:mod:`skyshare.alerts.service`), which answers with the next note; ``Case.pending``
+holds the forwarded action until then.
+
 Every method returns the :class:`Event` s it caused; they have the shape of
 :class:`skyshare.store.audit.AuditRecord`, so the node appends them to the audit log
 as they are.  The workflow itself does no I/O and is safe to call from several threads
@@ -38,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from skyshare.alerts.engine import Alert, Changes
+from skyshare.alerts.notes import ActionNote, CaseNote, mirror_alert
 from skyshare.alerts.rules import Rule
 from skyshare.auth import Actor, Role
 from skyshare.errors import SkyshareError
@@ -115,10 +124,19 @@ class Case:
     resolved_at: float | None = None
     comment: str = ""
     history: list[Event] = field(default_factory=list)
+    origin: str | None = None  # a mirror: the partner whose node owns the case; None: ours
+    pending: ActionNote | None = None  # a mirror: the action forwarded, not yet answered
+    refused: str = ""  # a mirror: why the origin refused the last action forwarded from here
+    note: CaseNote | None = None  # a mirror: the origin's last note (its version, volume)
 
     @property
     def id(self) -> str:
         return self.alert.id
+
+    @property
+    def version(self) -> int:
+        """Workflow steps so far (the origin's count, for a mirror): grows with each step."""
+        return self.note.version if self.note is not None else len(self.history)
 
     @property
     def condition_active(self) -> bool:
@@ -127,6 +145,26 @@ class Case:
     def routed_to(self, partner: str) -> bool:
         """Whether ``partner`` has to know of this case (it owns it or is offered it)."""
         return partner in (self.partner, self.offered_to)
+
+
+def allowed(case: Case, actor: Actor | None) -> list[str]:
+    """The actions ``actor`` may take on ``case`` now (what the panel offers, and what a
+    node checks before forwarding an action on a mirror to its origin)."""
+    if actor is None or not actor.role.can_act() or case.pending is not None:
+        return []
+    mine = actor.partner == case.partner
+    can = []
+    if mine and case.state == State.NEW:
+        can.append("acknowledge")
+    if mine and case.state == State.ACKNOWLEDGED:
+        can.append("resolve")
+    if mine and case.state != State.RESOLVED and case.offered_to is None:
+        can.append("hand_over")
+    if case.offered_to == actor.partner:
+        can += ["accept", "decline"]
+    if mine and case.state == State.RESOLVED and actor.role == Role.SUPERVISOR:
+        can.append("reopen")
+    return can
 
 
 def track_json(row: npt.NDArray[np.void]) -> dict[str, Any]:
@@ -198,7 +236,7 @@ class Workflow:
                                         _alert_json(alert, partner)))
             for alert in changes.cleared:
                 cleared = self._cases.get(alert.id)
-                if cleared is None:
+                if cleared is None or cleared.origin is not None:
                     continue
                 case = cleared
                 events.append(self._log(case, "alert.cleared", SYSTEM, now,
@@ -211,7 +249,8 @@ class Workflow:
         """Escalations due, hand-overs offered on crossing, old resolved cases dropped."""
         events: list[Event] = []
         with self._lock:
-            open_cases = [c for c in self._cases.values() if c.state != State.RESOLVED]
+            open_cases = [c for c in self._cases.values()
+                          if c.state != State.RESOLVED and c.origin is None]
             thresholds = self.config.escalate_after_s
             for case in open_cases:
                 if case.state == State.NEW and case.escalation < len(thresholds) and (
@@ -334,6 +373,87 @@ class Workflow:
             return [self._log(case, "alert.reopened", actor.user, now,
                               {"reason": reason.strip()})]
 
+    # -- cases of other nodes
+    def upsert_mirror(self, note: CaseNote, now: float) -> list[Event]:
+        """Show ``note`` as the mirror of a case of ``note.origin``'s node.
+
+        Returns the ``alert.received`` event, or [] when the mirror already shows this
+        version or a newer one (JetStream delivers at least once: redeliveries are
+        normal) or when the id is one of this node's own cases.  A note that answers the
+        pending action counts as newer even at the same version (two requests answered
+        by one step).  The answer clears ``pending``; a refusal stays in ``refused``
+        until the next action is forwarded."""
+        with self._lock:
+            known = self._cases.get(note.id)
+            if known is not None and (known.origin is None or not _newer(note, known)):
+                return []
+            answered = (known is not None and known.pending is not None
+                        and note.answers == known.pending.request)
+            case = Case(alert=mirror_alert(note), partner=note.partner,
+                        state=State(note.state), escalation=note.escalation,
+                        offered_to=note.offered_to, acknowledged_by=note.acknowledged_by,
+                        acknowledged_at=note.acknowledged_at, resolved_by=note.resolved_by,
+                        resolved_at=note.resolved_at, comment=note.comment,
+                        history=known.history if known is not None else [],
+                        origin=note.origin, note=note,
+                        pending=None if answered or known is None else known.pending,
+                        refused=note.refused if answered else known.refused if known else "")
+            self._cases[note.id] = case
+            event = self._log(case, "alert.received", SYSTEM, now, {
+                "id": note.id, "from": note.origin, "version": note.version,
+                "state": note.state, "partner": note.partner, "offered_to": note.offered_to,
+                "answers": note.answers, "refused": note.refused})
+            case.updated_at = note.updated_at  # the origin's time of the step shown
+            return [event]
+
+    def forwarded(self, request: ActionNote, actor: Actor, now: float) -> list[Event]:
+        """Mark a mirror as waiting for its origin's answer to ``request`` once
+        :func:`allowed` says ``actor`` may take that action (WorkflowError otherwise)."""
+        with self._lock:
+            case = self._find(request.alert_id)
+            if case.origin is None:
+                raise WorkflowError("conflict", f"alert {case.id} is this node's own case")
+            if request.action not in allowed(case, actor):
+                raise _not_allowed(case, actor, request.action)
+            case.pending, case.refused = request, ""
+            return [self._log(case, "alert.forwarded", actor.user, now, {
+                "action": request.action, "text": request.text, "origin": case.origin,
+                "request": request.request})]
+
+    def forward_failed(self, alert_id: str, reason: str, now: float) -> list[Event]:
+        """The forwarded action could not be sent: nothing is pending any more."""
+        with self._lock:
+            case = self._find(alert_id)
+            request, case.pending, case.refused = case.pending, None, reason
+            return [self._log(case, "alert.forward_failed", SYSTEM, now, {
+                "request": request.request if request else "", "reason": reason})]
+
+    def refuse(self, alert_id: str, actor: str, data: dict[str, Any], now: float) -> Event:
+        """Record a partner's request this node refused (in the case's history when the
+        case is ours; a bare event when there is no such case)."""
+        with self._lock:
+            case = self._cases.get(alert_id)
+            if case is None or case.origin is not None:
+                return Event("alert.refused", alert_id, data, actor, False, now)
+            return self._log(case, "alert.refused", actor, now, data)
+
+    def annotate(self, alert_id: str, events: list[Event], extra: dict[str, Any]
+                 ) -> list[Event]:
+        """``events`` (just returned for ``alert_id``) with ``extra`` added to their data,
+        in the case's history too: how a request from a partner's node is marked."""
+        out = [e._replace(data={**e.data, **extra}) for e in events]
+        swap = {id(e): new for e, new in zip(events, out, strict=True)}
+        with self._lock:
+            case = self._cases.get(alert_id)
+            if case is not None:
+                case.history = [swap.get(id(e), e) for e in case.history]
+        return out
+
+    def discard(self, alert_id: str) -> None:
+        """Forget a case (a new mirror the audit log refused: it was not received)."""
+        with self._lock:
+            self._cases.pop(alert_id, None)
+
     # -- internals (called with the lock held)
     def _find(self, alert_id: str) -> Case:
         case = self._cases.get(alert_id)
@@ -347,6 +467,10 @@ class Workflow:
             raise WorkflowError("forbidden", f"{actor.user} is {actor.role.value}: "
                                 "read-only users cannot act on alerts")
         case = self._find(alert_id)
+        if case.origin is not None:
+            raise WorkflowError("conflict", f"alert {alert_id} is a case of {case.origin}'s "
+                                "node and this node has no federation link to forward "
+                                "actions to it")
         if owner and actor.partner != case.partner:
             raise WorkflowError("forbidden", f"alert {alert_id} is {case.partner}'s; only "
                                 f"its users can act on it ({actor.user} is {actor.partner}'s)")
@@ -385,3 +509,25 @@ class Workflow:
         case.history.append(event)
         return event
 
+
+
+def _newer(note: CaseNote, mirror: Case) -> bool:
+    shown = mirror.note.version if mirror.note is not None else 0
+    answers = (note.answers != "" and mirror.pending is not None
+               and note.answers == mirror.pending.request)
+    return note.version > shown or (note.version == shown and answers)
+
+
+def _not_allowed(case: Case, actor: Actor, action: str) -> WorkflowError:
+    """Why ``actor`` may not take ``action`` on the mirror ``case`` now."""
+    if not actor.role.can_act():
+        return WorkflowError("forbidden", f"{actor.user} is {actor.role.value}: read-only "
+                             "users cannot act on alerts")
+    if case.pending is not None:
+        return WorkflowError("conflict", f"alert {case.id}: waiting for {case.origin}'s "
+                             f"answer to {case.pending.action}")
+    if not case.routed_to(actor.partner):
+        return WorkflowError("forbidden", f"alert {case.id} is {case.partner}'s; only its "
+                             f"users can act on it ({actor.user} is {actor.partner}'s)")
+    return WorkflowError("conflict", f"alert {case.id} is {case.state}: {action} is not "
+                         "possible now")

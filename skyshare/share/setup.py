@@ -16,10 +16,15 @@ tracks only while an agreement (not revoked) lets it receive them, and to alerts
 where the agreement lets alerts or hand-overs travel.  Rewriting the files keeps the
 passwords, certificates and keys; ``serve`` rewrites them when the agreements change
 and reloads the servers, so a revocation closes the server-side wall too.
+
+Cross-border alerts travel through JetStream: ``serve`` (and the demo) create each
+partner's alerts stream as the operator (:meth:`Layout.ensure_streams`) once the
+servers run; a node waits for its stream before it reads alerts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +37,15 @@ from skyshare.errors import ConfigError, SkyshareError
 from skyshare.share.agreements import AgreementSet, load_agreements
 from skyshare.share.federation import AgreementFiles
 from skyshare.share.keys import NodeKey
-from skyshare.share.natsconf import FederationAuth, ServerSpec, write_federation
+from skyshare.share.natsbus import NatsBus
+from skyshare.share.natsconf import (
+    ADMIN_USER,
+    FederationAuth,
+    NatsCredentials,
+    ServerSpec,
+    alert_streams,
+    write_federation,
+)
 from skyshare.share.natsserver import NatsCluster, NatsServer
 
 log = logging.getLogger("skyshare.share")
@@ -112,6 +125,25 @@ class Layout:
     def cluster(self) -> NatsCluster:
         return NatsCluster([NatsServer.from_spec(self.nats_dir / f"{s.name}.conf", s)
                             for s in self.servers])
+
+    def ensure_streams(self) -> tuple[str, ...]:
+        """Create (or update) every partner's alerts stream, as the operator, on the
+        running servers: replicated on all three servers of a cluster, so an
+        acknowledged alert survives the loss of one.  Returns the stream names."""
+        auth = federation_auth(load_agreements(self.agreements))
+        specs = alert_streams(auth, replicas=3 if len(self.servers) >= 3 else 1)
+        creds = NatsCredentials.load(self.nats_dir / "creds" / f"{ADMIN_USER}.json")
+
+        async def create() -> None:
+            bus = NatsBus.from_credentials(creds, name="skyshare:operator")
+            await bus.connect()
+            try:
+                for spec in specs:
+                    await bus.ensure_stream(spec)
+            finally:
+                await bus.close()
+        asyncio.run(create())
+        return tuple(spec.name for spec in specs)
 
 
 def server_specs(root: Path, count: int, port: int = DEFAULT_NATS_PORT,

@@ -24,9 +24,12 @@ sorted, no spaces, no NaN/Infinity) with exactly these keys:
 
 Payloads: for ``tracks``, ``rows`` packed little-endian :data:`TRACK_DTYPE` records then
 ``removed`` u4 LE track ids (the sender's ``track_id`` values it no longer shares), and
-nothing else.  For ``alerts``, canonical JSON ``{"events": [event, ...]}`` where an
-event is ``{"id": str, "kind": str, "time": UNIX s, "track_id": int|null, "text": str}``
-(``track_id`` and ``text`` optional); for ``status``, canonical JSON of
+nothing else.  For ``alerts``, canonical JSON ``{"cases": [note, ...], "actions":
+[request, ...]}``: each note has exactly the fields of
+:class:`~skyshare.alerts.notes.CaseNote`, each request those of
+:class:`~skyshare.alerts.notes.ActionNote`, checked one by one (type, length, range,
+known rule, state, action and role); in an exercise message every note is an
+exercise case, in a real one none is.  For ``status``, canonical JSON of
 :class:`StatusBody`.
 
 The fields ``rssi``, ``messages``, ``sensors`` and ``partners`` describe the sender's
@@ -44,14 +47,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
+from skyshare.alerts.notes import ACTIONS
+from skyshare.alerts.notes import ActionNote as ActionNote  # re-exported: the codec's types
+from skyshare.alerts.notes import CaseNote as CaseNote
+from skyshare.alerts.rules import Rule
+from skyshare.alerts.workflow import State
+from skyshare.auth import Role
 from skyshare.errors import SkyshareError
 from skyshare.model import TRACK_DTYPE, TrackBatch, TrackFlag
 from skyshare.share.agreements import AGREEMENT_ID, PARTNER_NAME
@@ -81,7 +91,7 @@ _FLOAT_FIELDS: Final = tuple(n for n in TRACK_DTYPE.names or ()
                              if TRACK_DTYPE[n].kind == "f")
 _KNOWN_FLAGS: Final = int(sum(TrackFlag))
 _MAX_SEQ: Final = 2**64 - 1
-_MAX_EVENTS: Final = 10_000
+_MAX_NOTES: Final = 1000
 
 
 class WireError(SkyshareError):
@@ -112,18 +122,6 @@ class Envelope:
 
 
 @dataclass(frozen=True)
-class AlertEvent:
-    """One alert as a partner is told of it (a first schema, to grow with the alerts
-    workflow: unknown keys are refused, so a new key needs a new format version)."""
-
-    id: str
-    kind: str
-    time: float
-    track_id: int | None = None
-    text: str = ""
-
-
-@dataclass(frozen=True)
 class StatusBody:
     """A node's periodic 'alive' note to a partner: counts since its start."""
 
@@ -144,7 +142,8 @@ class TrackMessage:
 @dataclass(frozen=True)
 class AlertMessage:
     envelope: Envelope
-    events: tuple[AlertEvent, ...]
+    cases: tuple[CaseNote, ...]
+    actions: tuple[ActionNote, ...]
 
 
 @dataclass(frozen=True)
@@ -272,10 +271,16 @@ def encode_tracks(envelope: Envelope, tracks: TrackBatch,
     return seal(header, rows.tobytes() + ids.tobytes(), key)
 
 
-def encode_alerts(envelope: Envelope, events: Sequence[AlertEvent], key: NodeKey) -> bytes:
+def encode_alerts(envelope: Envelope, cases: Sequence[CaseNote],
+                  actions: Sequence[ActionNote], key: NodeKey) -> bytes:
+    """A signed ``alerts`` message; a note the decoder would refuse is a ValueError."""
     _expect_kind(envelope, "alerts")
-    payload = canonical_json({"events": [asdict(e) for e in events]})
-    return seal(_header(envelope), payload, key)
+    doc = {"cases": [asdict(c) for c in cases], "actions": [asdict(a) for a in actions]}
+    try:
+        _alert_notes(doc, exercise=envelope.exercise)
+    except WireError as exc:
+        raise ValueError(exc.detail) from exc
+    return seal(_header(envelope), canonical_json(doc), key)
 
 
 def encode_status(envelope: Envelope, body: StatusBody, key: NodeKey) -> bytes:
@@ -326,7 +331,7 @@ def _decode(data: bytes, subj: str, keys: PublicKeys) -> Message:
         raise WireError("bad-header", f"{kind} messages have no schema, rows or removed")
     doc = _parse_json(payload, "bad-value", "payload")
     if kind == "alerts":
-        return AlertMessage(env, _alert_events(doc))
+        return AlertMessage(env, *_alert_notes(doc, exercise=env.exercise))
     return StatusMessage(env, _status_body(doc))
 
 
@@ -415,26 +420,33 @@ def track_rows_problem(rows: TrackBatch, *, exercise: bool) -> str:
     return ""
 
 
-def _alert_events(doc: Any) -> tuple[AlertEvent, ...]:
-    if not isinstance(doc, dict) or set(doc) != {"events"} or not isinstance(
-            doc["events"], list) or len(doc["events"]) > _MAX_EVENTS:
-        raise WireError("bad-value", 'alerts payload must be {"events": [...]}')
-    return tuple(_alert_event(item) for item in doc["events"])
+def _alert_notes(doc: Any, *, exercise: bool
+                 ) -> tuple[tuple[CaseNote, ...], tuple[ActionNote, ...]]:
+    if not isinstance(doc, dict) or set(doc) != {"cases", "actions"} or not all(
+            isinstance(doc[k], list) for k in doc) or (
+            len(doc["cases"]) + len(doc["actions"]) > _MAX_NOTES):
+        raise WireError("bad-value", 'alerts payload must be {"cases": [...], "actions": '
+                        f'[...]}} with at most {_MAX_NOTES} notes')
+    cases = tuple(CaseNote(**_checked(item, _CASE_FIELDS, "case note"))
+                  for item in doc["cases"])
+    if any(c.exercise != exercise for c in cases):
+        raise WireError("bad-value", "an exercise message carries only exercise cases, "
+                        "a real one none")
+    actions = tuple(ActionNote(**_checked(item, _ACTION_FIELDS, "action request"))
+                    for item in doc["actions"])
+    return cases, actions
 
 
-def _alert_event(item: Any) -> AlertEvent:
-    if not isinstance(item, dict) or not {"id", "kind", "time"} <= set(item) <= {
-            "id", "kind", "time", "track_id", "text"}:
-        raise WireError("bad-value", "an alert event needs id, kind, time (and may have "
-                        "track_id, text) and nothing else")
-    ident, kind, time = item["id"], item["kind"], item["time"]
-    track_id, text = item.get("track_id"), item.get("text", "")
-    valid = (_is_text(ident, 128) and _is_text(kind, 64) and _is_number(time)
-             and isinstance(text, str) and len(text) <= 4096
-             and (track_id is None or (_is_count(track_id) and track_id < 2**32)))
-    if not valid:
-        raise WireError("bad-value", f"alert event with bad field values: {item!r:.200}")
-    return AlertEvent(ident, kind, float(time), track_id, text)
+def _checked(item: Any, checks: dict[str, Callable[[Any], bool]], what: str
+             ) -> dict[str, Any]:
+    """``item`` when it has exactly the keys of ``checks`` and each value passes its
+    check (numbers of float fields as floats); WireError(bad-value) otherwise."""
+    if not isinstance(item, dict) or set(item) != set(checks):
+        raise WireError("bad-value", f"a {what} has exactly the keys {sorted(checks)}")
+    bad = [k for k, ok in checks.items() if not ok(item[k])]
+    if bad:
+        raise WireError("bad-value", f"a {what} with bad {', '.join(bad)}: {item!r:.200}")
+    return {k: float(v) if k in _FLOATS and v is not None else v for k, v in item.items()}
 
 
 def _status_body(doc: Any) -> StatusBody:
@@ -461,5 +473,66 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _is_text(value: Any, longest: int) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= longest
+def _is_flag(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- alert notes
+_LINE = re.compile(r"[^\x00-\x1f\x7f]{1,128}")  # ids and names: no control characters
+_CALLSIGN = re.compile(r"[ -~]{0,8}")
+_RULES: Final = frozenset(r.name.lower() for r in Rule)
+_FLOATS: Final = frozenset({"value", "raised_at", "cleared_at", "lat", "lon", "alt",
+                            "acknowledged_at", "resolved_at", "updated_at", "time"})
+
+
+def _text(longest: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, str) and len(v) <= longest
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or check(v)
+
+
+def _among(values: Sequence[str]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, str) and v in values
+
+
+def _line(v: Any) -> bool:
+    return isinstance(v, str) and _LINE.fullmatch(v) is not None
+
+
+def _partner(v: Any) -> bool:
+    return isinstance(v, str) and PARTNER_NAME.fullmatch(v) is not None
+
+
+def _u32(v: Any) -> bool:
+    return _is_count(v) and v < 2**32
+
+
+def _squawk(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and (v == -1 or (
+        0 <= v <= 7777 and all(int(d) <= 7 for d in f"{v:04d}")))
+
+
+def _degrees(limit: float) -> Callable[[Any], bool]:
+    return lambda v: _is_number(v) and -limit <= v <= limit
+
+
+_NUMBER_OR_NONE = _optional(_is_number)
+_CASE_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
+    "id": _line, "version": lambda v: _is_count(v) and 1 <= v < 2**53, "origin": _partner,
+    "rule": _among(tuple(_RULES)), "label": _text(200), "track_id": _u32, "icao24": _u32,
+    "callsign": lambda v: isinstance(v, str) and _CALLSIGN.fullmatch(v) is not None,
+    "squawk": _squawk, "volume": _optional(_text(200)), "value": _NUMBER_OR_NONE,
+    "verified": _is_flag, "exercise": _is_flag, "raised_at": _is_number,
+    "cleared_at": _NUMBER_OR_NONE, "lat": _optional(_degrees(90.0)),
+    "lon": _optional(_degrees(180.0)), "alt": _NUMBER_OR_NONE, "condition_active": _is_flag,
+    "state": _among([s.value for s in State]), "partner": _partner,
+    "offered_to": _optional(_partner), "escalation": lambda v: _is_count(v) and v <= 1000,
+    "acknowledged_by": _optional(_line), "acknowledged_at": _NUMBER_OR_NONE,
+    "resolved_by": _optional(_line), "resolved_at": _NUMBER_OR_NONE, "comment": _text(4096),
+    "updated_at": _is_number, "answers": lambda v: v == "" or _line(v),
+    "refused": _text(4096)}
+_ACTION_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
+    "request": _line, "alert_id": _line, "action": _among(ACTIONS), "user": _line,
+    "role": _among([r.value for r in Role]), "text": _text(4096), "time": _is_number}

@@ -14,6 +14,12 @@ Routes
                       ``hand_over`` (``{"to"}``), ``accept``, ``decline``
                       (``{"reason"}``), ``reopen`` (``{"reason"}``, supervisors)
 
+A case raised by a partner's node (``origin`` names that partner; null for this node's
+own cases) is a read-only mirror: an action on it is checked here, recorded and
+forwarded to the origin, and answered with 202 and the case with ``pending`` (the
+action sent); the list shows the origin's answer once it arrives (``pending`` null
+again, ``refused`` saying why when the origin refused the action).
+
 Errors are ``{"error": text}`` with 400 (bad request), 401 (log in), 403 (not your
 partner's, or read-only), 404, 409 (not in a state that allows it), 429 (too many
 failed logins).  Actions need a JSON body (``{}`` when empty): a cross-site form cannot
@@ -33,8 +39,8 @@ from starlette.routing import BaseRoute, Route
 
 from skyshare.alerts.rules import RULE_LABELS, Rule
 from skyshare.alerts.service import ACTIONS, AlertService
-from skyshare.alerts.workflow import Case, State, WorkflowError
-from skyshare.auth import Actor, Role, Sessions
+from skyshare.alerts.workflow import Case, WorkflowError, allowed
+from skyshare.auth import Actor, Sessions
 from skyshare.errors import AuthError
 from skyshare.store.audit import AuditError
 
@@ -69,25 +75,6 @@ def actor_of(node: AlertsNode, request: Request) -> Actor | None:
     return node.sessions.actor(_token(request)) if node.sessions is not None else None
 
 
-def allowed(case: Case, actor: Actor | None) -> list[str]:
-    """The actions ``actor`` may take on ``case`` now (what the panel offers)."""
-    if actor is None or not actor.role.can_act():
-        return []
-    mine = actor.partner == case.partner
-    can = []
-    if mine and case.state == State.NEW:
-        can.append("acknowledge")
-    if mine and case.state == State.ACKNOWLEDGED:
-        can.append("resolve")
-    if mine and case.state != State.RESOLVED and case.offered_to is None:
-        can.append("hand_over")
-    if case.offered_to == actor.partner:
-        can += ["accept", "decline"]
-    if mine and case.state == State.RESOLVED and actor.role == Role.SUPERVISOR:
-        can.append("reopen")
-    return can
-
-
 def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
@@ -100,7 +87,8 @@ def case_json(case: Case, actor: Actor | None, service: AlertService, *,
         "label": RULE_LABELS[Rule(alert.rule)], "track_id": alert.track_id,
         "icao24": f"{int(latest['icao24']):06x}",
         "callsign": bytes(latest["callsign"]).decode("ascii", "replace").strip(),
-        "squawk": int(latest["squawk"]), "volume": service.volume_name(alert.volume),
+        "squawk": int(latest["squawk"]),
+        "volume": case.note.volume if case.note else service.volume_name(alert.volume),
         "value": _number(alert.value), "verified": alert.verified,
         "exercise": alert.exercise, "raised_at": alert.raised_at,
         "condition_active": case.condition_active, "cleared_at": alert.cleared_at,
@@ -109,7 +97,9 @@ def case_json(case: Case, actor: Actor | None, service: AlertService, *,
         "offered_to": case.offered_to, "escalation": case.escalation,
         "acknowledged_by": case.acknowledged_by, "acknowledged_at": case.acknowledged_at,
         "resolved_by": case.resolved_by, "resolved_at": case.resolved_at,
-        "comment": case.comment, "updated_at": case.updated_at,
+        "comment": case.comment, "updated_at": case.updated_at, "origin": case.origin,
+        "pending": case.pending.action if case.pending else None,
+        "refused": case.refused or None,
         "mine": actor is not None and case.routed_to(actor.partner),
         "can": allowed(case, actor),
     }
@@ -216,7 +206,8 @@ def alerts_routes(node: AlertsNode) -> list[BaseRoute]:
             return _error(_STATUS[exc.problem], str(exc))
         except AuditError as exc:  # not recorded, so not done: the workflow was rolled back
             return _error(503, f"the audit log refused the action, so it was not taken: {exc}")
-        return JSONResponse(case_json(case, actor, service, history=True))
+        return JSONResponse(case_json(case, actor, service, history=True),
+                            status_code=202 if case.pending is not None else 200)
 
     return [
         Route("/api/login", login, methods=["POST"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import stat
@@ -16,6 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from skyshare.alerts.notes import ACTIONS
+from skyshare.alerts.rules import Rule
+from skyshare.alerts.workflow import State
+from skyshare.auth import Role
 from skyshare.errors import ConfigError
 from skyshare.model import TRACK_DTYPE, TrackBatch, TrackFlag, empty_tracks
 from skyshare.share.agreements import AGREEMENT_ID, PARTNER_NAME
@@ -25,8 +30,9 @@ from skyshare.share.wire import (
     TRACK_SCHEMA,
     WIRE_REASONS,
     WIRE_TRACK_DTYPE,
-    AlertEvent,
+    ActionNote,
     AlertMessage,
+    CaseNote,
     Envelope,
     Message,
     ReplayGuard,
@@ -167,18 +173,90 @@ def test_tracks_round_trip(env: Envelope, tracks: TrackBatch, removed: Any) -> N
     assert np.array_equal(msg.removed, removed)
 
 
-alert_events = st.builds(
-    AlertEvent, id=st.text(min_size=1, max_size=40), kind=st.text(min_size=1, max_size=20),
-    time=finite, track_id=st.none() | st.integers(0, 2**32 - 1), text=st.text(max_size=60))
+no_controls = st.characters(blacklist_categories=("Cc", "Cs"))
+lines = st.text(no_controls, min_size=1, max_size=40)
 
 
-@given(st.lists(alert_events, max_size=5), st.booleans())
-def test_alerts_round_trip(events: list[AlertEvent], exercise: bool) -> None:
+def optional(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | values
+
+
+octal_squawks = st.just(-1) | st.integers(0, 4095).map(octal_squawk)
+case_notes = st.builds(
+    CaseNote, id=lines, version=st.integers(1, 2**53 - 1), origin=names,
+    rule=st.sampled_from([r.name.lower() for r in Rule]), label=st.text(max_size=60),
+    track_id=st.integers(0, 2**32 - 1), icao24=st.integers(0, 2**32 - 1),
+    callsign=st.from_regex(r"[ -~]{0,8}", fullmatch=True), squawk=octal_squawks,
+    volume=optional(st.text(max_size=20)), value=optional(finite), verified=st.booleans(),
+    exercise=st.booleans(), raised_at=finite, cleared_at=optional(finite),
+    lat=optional(st.floats(-90, 90)), lon=optional(st.floats(-180, 180)),
+    alt=optional(finite), condition_active=st.booleans(),
+    state=st.sampled_from([s.value for s in State]), partner=names,
+    offered_to=optional(names), escalation=st.integers(0, 1000),
+    acknowledged_by=optional(lines), acknowledged_at=optional(finite),
+    resolved_by=optional(lines), resolved_at=optional(finite), comment=st.text(max_size=80),
+    updated_at=finite, answers=st.just("") | lines, refused=st.text(max_size=80))
+action_notes = st.builds(
+    ActionNote, request=lines, alert_id=lines, action=st.sampled_from(ACTIONS), user=lines,
+    role=st.sampled_from([r.value for r in Role]), text=st.text(max_size=80), time=finite)
+ALERTS_SUBJECT = "sky.alerts.west.central"
+
+
+def a_case(**changes: Any) -> CaseNote:
+    """A valid note (every field set), for crafting refusals one field at a time."""
+    note = CaseNote(
+        id="central-node-7", version=3, origin="west", rule="squawk_7700",
+        label="Squawk 7700: emergency", track_id=12, icao24=0x3C6444, callsign="DLH4AB",
+        squawk=7700, volume=None, value=None, verified=True, exercise=False,
+        raised_at=1.7e9, cleared_at=None, lat=49.5, lon=8.25, alt=35000.0,
+        condition_active=True, state="new", partner="central", offered_to=None,
+        escalation=0, acknowledged_by=None, acknowledged_at=None, resolved_by=None,
+        resolved_at=None, comment="", updated_at=1.7e9 + 1)
+    return dataclasses.replace(note, **changes)
+
+
+def a_request(**changes: Any) -> ActionNote:
+    request = ActionNote(request="central-node-1f2e", alert_id="west-node-3",
+                         action="acknowledge", user="carla", role="duty_officer", text="",
+                         time=1.7e9)
+    return dataclasses.replace(request, **changes)
+
+
+def sealed_alerts(doc: Any, exercise: bool = False) -> bytes:
+    head = header(kind="alerts", schema="", exercise=exercise)
+    return seal(canonical_json(head), canonical_json(doc), KEY)
+
+
+def case_dict(**changes: Any) -> dict[str, Any]:
+    return {**dataclasses.asdict(a_case()), **changes}
+
+
+@settings(max_examples=60)
+@given(st.lists(case_notes, max_size=3), st.lists(action_notes, max_size=3), st.booleans())
+def test_alerts_round_trip(cases: list[CaseNote], actions: list[ActionNote],
+                           exercise: bool) -> None:
+    cases = [dataclasses.replace(c, exercise=exercise) for c in cases]
     env = envelope("alerts", exercise=exercise)
-    msg = decode(encode_alerts(env, events, KEY), subject="sky.alerts.west.central",
-                 keys=KEYS)
+    msg = decode(encode_alerts(env, cases, actions, KEY), subject=ALERTS_SUBJECT, keys=KEYS)
     assert isinstance(msg, AlertMessage)
-    assert (msg.envelope, msg.events) == (env, tuple(events))
+    assert (msg.envelope, msg.cases, msg.actions) == (env, tuple(cases), tuple(actions))
+    assert all(isinstance(c.raised_at, float) for c in msg.cases)
+
+
+def test_the_codec_checks_every_field_of_both_notes() -> None:
+    """The field tables cover exactly the dataclasses' fields."""
+    from skyshare.share import wire
+    assert set(wire._CASE_FIELDS) == {f.name for f in dataclasses.fields(CaseNote)}
+    assert set(wire._ACTION_FIELDS) == {f.name for f in dataclasses.fields(ActionNote)}
+
+
+def test_encoding_refuses_notes_the_decoder_would_refuse() -> None:
+    with pytest.raises(ValueError, match="exercise"):
+        encode_alerts(envelope("alerts", exercise=True), [a_case()], [], KEY)
+    with pytest.raises(ValueError, match="callsign"):
+        encode_alerts(envelope("alerts"), [a_case(callsign="TOO-LONG-1")], [], KEY)
+    with pytest.raises(ValueError, match="action"):
+        encode_alerts(envelope("alerts"), [], [a_request(action="delete")], KEY)
 
 
 @given(st.builds(StatusBody, sent_tracks=st.integers(0, 2**63),
@@ -290,11 +368,36 @@ CASES: list[Case] = [
     ("bad-value", lambda: _unblanked("sensors", 1), SUBJECT),
     ("bad-value", lambda: _unblanked("partners", 2), SUBJECT),
     ("bad-value", lambda: seal(canonical_json(header(kind="alerts", schema="")),
-                               canonical_json({"events": [{"id": "", "kind": "k",
-                                                           "time": 1}]}), KEY),
-     "sky.alerts.west.central"),
-    ("bad-value", lambda: seal(canonical_json(header(kind="alerts", schema="")),
-                               b'{"events": []}', KEY), "sky.alerts.west.central"),
+                               b'{"actions": [], "cases": []}', KEY), ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [], "actions": [], "events": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": {}, "actions": []}), ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(id="")], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(state="lost")], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(rule="squawk_1234")],
+                                         "actions": []}), ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(squawk=7778)], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(lat=90.5)], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(version=0)], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(verified=1)], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(offered_to="East")],
+                                         "actions": []}), ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(extra=1)], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict(id="a\nb")], "actions": []}),
+     ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [case_dict()], "actions": []},
+                                        exercise=True), ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [], "actions": [
+        {**dataclasses.asdict(a_request()), "role": "admin"}]}), ALERTS_SUBJECT),
+    ("bad-value", lambda: sealed_alerts({"cases": [], "actions": [
+        {**dataclasses.asdict(a_request()), "time": True}]}), ALERTS_SUBJECT),
     ("bad-value", lambda: seal(canonical_json(header(kind="status", schema="")),
                                canonical_json({"sent_tracks": -1}), KEY),
      "sky.status.west.central"),
@@ -318,6 +421,9 @@ def test_the_crafted_helpers_make_valid_messages() -> None:
     assert isinstance(decode(sealed_rows(some_tracks()), subject=SUBJECT, keys=KEYS),
                       TrackMessage)
     assert isinstance(decode(_mutate_row(), subject=SUBJECT, keys=KEYS), TrackMessage)
+    valid = {"cases": [case_dict()], "actions": [dataclasses.asdict(a_request())]}
+    assert isinstance(decode(sealed_alerts(valid), subject=ALERTS_SUBJECT, keys=KEYS),
+                      AlertMessage)
 
 
 # --------------------------------------------------------------------------- fuzz
@@ -361,9 +467,9 @@ def test_signed_hostile_headers_only_raise_wire_errors(changes: dict[str, Any],
     decoded_or_refused(seal(canonical_json(head), payload, KEY), subject)
 
 
-event_like = st.dictionaries(st.sampled_from(["id", "kind", "time", "track_id", "text", "x"]),
-                             json_values, max_size=6)
-bodies = (json_values | st.fixed_dictionaries({"events": st.lists(event_like, max_size=3)})
+bodies = (json_values
+          | st.fixed_dictionaries({"cases": st.lists(json_values, max_size=2),
+                                   "actions": st.lists(json_values, max_size=2)})
           | st.dictionaries(st.sampled_from(["sent_tracks", "received_tracks", "agreements",
                                              "node_time"]), json_values, max_size=4))
 
@@ -371,9 +477,28 @@ bodies = (json_values | st.fixed_dictionaries({"events": st.lists(event_like, ma
 @given(st.sampled_from(["alerts", "status"]), bodies)
 def test_signed_hostile_bodies_only_raise_wire_errors(kind: str, body: Any) -> None:
     data = seal(canonical_json(header(kind=kind, schema="")), canonical_json(body), KEY)
-    msg = decoded_or_refused(data, f"sky.{kind}.west.central")
-    if isinstance(msg, AlertMessage):
-        assert all(e.id and math.isfinite(e.time) for e in msg.events)
+    decoded_or_refused(data, f"sky.{kind}.west.central")
+
+
+def _one_field_changed(data: st.DataObject, item: dict[str, Any]) -> dict[str, Any]:
+    name = data.draw(st.sampled_from(sorted(item)))
+    if data.draw(st.booleans()):
+        return {k: v for k, v in item.items() if k != name}  # a field missing
+    return {**item, name: data.draw(json_values)}
+
+
+@given(st.data())
+def test_signed_notes_with_a_field_changed_are_refused_or_sane(data: st.DataObject) -> None:
+    """A known key's message whose note has one field replaced by any JSON value (or
+    dropped) is refused with bad-value, or decodes into a note the encoder accepts."""
+    doc = {"cases": [case_dict()], "actions": [dataclasses.asdict(a_request())]}
+    which = data.draw(st.sampled_from(["cases", "actions"]))
+    doc[which] = [_one_field_changed(data, doc[which][0])]
+    msg = decoded_or_refused(sealed_alerts(doc), ALERTS_SUBJECT)
+    if msg is not None:
+        assert isinstance(msg, AlertMessage)
+        again = encode_alerts(msg.envelope, msg.cases, msg.actions, KEY)  # still valid
+        assert decode(again, subject=ALERTS_SUBJECT, keys=KEYS) == msg
 
 
 @given(st.integers(0, 4), st.integers(0, 3), st.data())

@@ -60,6 +60,15 @@ export function badges(alert) {
   if (!alert.condition_active && isOpen(alert)) {
     out.push({ kind: 'ended', text: 'condition ended' });
   }
+  // a partner node's case (a mirror): actions go to that node, which answers
+  if (alert.refused) {
+    out.push({ kind: 'refused', text: `refused by ${alert.origin}: ${alert.refused}` });
+  }
+  if (alert.pending) {
+    const label = ACTIONS[alert.pending]?.label ?? alert.pending;
+    out.push({ kind: 'pending', text: `${label} sent to ${alert.origin}…` });
+  }
+  if (alert.origin) out.push({ kind: 'origin', text: `from ${alert.origin}` });
   return out;
 }
 

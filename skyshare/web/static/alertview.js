@@ -106,6 +106,7 @@ export class AlertList {
     parts.label.textContent = alert.label;
     parts.who.textContent = aircraftName(alert);
     parts.partner.textContent = alert.partner;
+    parts.partner.title = alert.origin ? `a case of ${alert.origin}'s node: actions go there` : '';
     parts.state.textContent = alert.state;
     parts.state.title = [alert.acknowledged_by && `acknowledged by ${alert.acknowledged_by}`,
       alert.resolved_by && `resolved by ${alert.resolved_by}: ${alert.comment}`]
