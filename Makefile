@@ -75,6 +75,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_end_to_end.py
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_egress.py
+	$(BIN)/python bench/bench_partners.py
+	$(BIN)/python bench/bench_federation.py
 
 clean:
 	rm -rf $(VENV) node_modules skyshare/web/static/vendor .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -87,9 +87,12 @@ class Picture:
         return self._current.tracks
 
     def publish(self, tracks: TrackBatch, now: float) -> Snapshot:
-        """Make ``tracks`` the current picture (called by the pipeline only)."""
-        order = np.argsort(tracks["track_id"], kind="stable")
-        snap = Snapshot(self._current.version + 1, now, tracks[order])
+        """Make ``tracks`` the current picture (called by the pipeline only).  Rows already
+        sorted by track_id are kept as they are (not copied): the caller hands them over."""
+        ids = tracks["track_id"]
+        if len(ids) > 1 and not bool(np.all(ids[1:] >= ids[:-1])):
+            tracks = tracks[np.argsort(ids, kind="stable")]
+        snap = Snapshot(self._current.version + 1, now, tracks)
         self._current = snap
         self._history[snap.version] = snap
         stale = snap.version - self.keep_versions

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from skyshare.badinput import BadInput
 from skyshare.decode.modes import ModeSDecoder
+from skyshare.fusion.dedup import DedupTable
 from skyshare.fusion.tracker import Tracker, TrackerConfig
 from skyshare.model import FrameBatch, ReportBatch, TrackBatch, empty_frames, empty_reports
 from skyshare.sources.base import SensorSpec, SourceOutput
@@ -104,3 +105,5 @@ def warm_up() -> None:
     pipeline.process([SourceOutput(frames, empty_reports())])
     pipeline.tracker.expire(1.7e9 + 100)
     pipeline.tracker.snapshot(1.7e9 + 100)
+    table = DedupTable()  # its rehash kernel compiles only when the table first grows
+    table.reserve(table.arrays.entries.shape[1])

@@ -284,19 +284,25 @@ class PartnerTracks:
 
 
 def warm_up() -> None:
-    """Merge a throwaway scene once: compiles (or loads from numba's cache) every kernel,
-    so a node's first real merge is not delayed by seconds."""
-    fed = PartnerTracks(["a", "b"])
+    """Merge throwaway scenes once: compiles (or loads from numba's cache) every kernel,
+    so a node's first real merges are not delayed by seconds.  numba compiles a kernel
+    once per array layout, and a column of 0 or 1 rows counts as contiguous where a
+    longer strided one does not: the scenes cover empty, single and several rows on
+    both sides."""
     t = 1.7e9
     rows = empty_tracks(3)
     rows["track_id"], rows["icao24"] = [1, 2, 3], [0x400001, 0x400002, 0xFFFFFFFF]
     rows["flags"] = np.uint16(TrackFlag.CONFIRMED | TrackFlag.HAS_POSITION)
     rows["lat"], rows["lon"], rows["last_seen"], rows["last_pos"] = 48.0, 11.0, t, t
     rows["lat"][1] = 49.0
-    for partner in (0, 1):
-        fed.ingest(partner, rows, np.zeros(0, np.uint32), t, t)
-    fed.merge(rows[:1], t + 1.0)
-    fed.expire(t + 1.0)
+    for partner_rows in (0, 1, 3):
+        for own_rows in (0, 1, 3):
+            fed = PartnerTracks(["a", "b"])
+            for partner in (0, 1):
+                if partner_rows:
+                    fed.ingest(partner, rows[:partner_rows], np.zeros(0, np.uint32), t, t)
+            fed.merge(rows[:own_rows], t + 1.0)
+            fed.expire(t + 1.0)
 
 
 def _check_partners(names: list[str]) -> None:

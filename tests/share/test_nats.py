@@ -7,6 +7,7 @@ expectations are written out here (the spec), not computed from the code under t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -293,6 +294,25 @@ def test_a_bus_reconnects_by_itself_after_a_server_restart(
         await wait_until(lambda: got == [b"before", b"after"])
         assert east.stats.disconnects >= 1 and east.stats.reconnects >= 1
         await close_all(buses)
+    asyncio.run(scenario())
+
+
+def test_closing_a_bus_whose_server_died_with_data_pending_does_not_raise(
+        fresh_federation: Federation) -> None:
+    """nats-py flushes what is pending into the dead TLS transport on close."""
+    fed = fresh_federation
+
+    async def scenario() -> None:
+        (west,) = await connected(fed, "west")
+        await west.publish("sky.tracks.west.east", b"before")
+        await west.flush()
+        await asyncio.to_thread(fed.servers[0].kill)
+        for _ in range(20):  # before and after the client notices: some into its buffer
+            with contextlib.suppress(BusError):
+                await west.publish("sky.tracks.west.east", b"x" * 1000)
+            await asyncio.sleep(0.05)
+        await west.close()
+        assert not west.connected
     asyncio.run(scenario())
 
 
