@@ -165,9 +165,9 @@ class MeasuredFederation(Federation):
         arriving in between is merged too but counted at the next step: conservative)."""
         return [self.arrivals.popleft() for _ in range(len(self.arrivals))]
 
-    def _accept(self, subj: str, data: bytes, received: float, accepted: list[float]) -> None:
+    def _accept(self, subj: str, data: bytes, received: float) -> None:
         with Stopwatch.timing(self.ingest):
-            super()._accept(subj, data, received, accepted)
+            super()._accept(subj, data, received)
 
     def _queue_tracks(self, a: Agreement, out: Outgoing, now: float) -> int:
         with Stopwatch.timing(self.encode):
@@ -268,6 +268,7 @@ class BenchNode:
         watch.split("merge", ("ingest", "fuse"), self.fed.ingest)
         self.picture.publish(common, now)
         published = time.time()
+        self.fed.published(published)  # as Node.step does
         watch.lap("picture")
         queued = self.fed.outgoing(own, common, now)
         watch.lap("outgoing")

@@ -199,6 +199,7 @@ class Node:
         self._picture.publish(common, now)
         published = time.time()
         if fed is not None:
+            fed.published(published)
             fed.outgoing(own, common, now)
         self._record_latency(outputs, published)
         st = self._stats

@@ -127,7 +127,8 @@ class Federation:
         self.keys = load_public_keys(config.public_keys)
         self.bus = bus if bus is not None else nats_bus(config, me, node_name)
         self.status = {p: PartnerStatus(p) for p in self.partner_names}
-        self.latency = LatencyWindow()  # partner's last update -> our picture
+        self.latency = LatencyWindow()  # a partner's measurement -> our published picture
+        self._accepted: list[tuple[str, np.ndarray]] = []  # (partner, last_seen on our clock)
         self.epoch = clock()
         self._filters: dict[str, EgressFilter] = {}
         self._checks: dict[str, EgressFilter] = {}  # incoming agreements, for _grant_problem
@@ -192,15 +193,20 @@ class Federation:
     # ------------------------------------------------------------------ worker side
     def merge(self, own: TrackBatch, now: float) -> TrackBatch:
         """The common picture: ``own`` merged with what partners sent (worker thread)."""
-        accepted: list[float] = []
         while self._inbox:
             subj, data, received = self._inbox.popleft()
-            self._accept(subj, data, received, accepted)
+            self._accept(subj, data, received)
         self.partners.expire(now)
-        common = self.partners.merge(own, now)
-        if accepted:
-            self.latency.add(now, now - np.asarray(accepted))
-        return common
+        return self.partners.merge(own, now)
+
+    def published(self, at: float) -> None:
+        """The picture holding what :meth:`merge` took in was published ``at``: how long
+        each partner's data took from its measurement to here (worker thread)."""
+        for partner, seen in self._accepted:
+            delays = at - seen
+            self.latency.add(at, delays)
+            self.status[partner].latency.add(at, delays)
+        self._accepted.clear()
 
     def outgoing(self, own: TrackBatch, common: TrackBatch, now: float) -> int:
         """Filter the pictures through every outgoing agreement into the outbox
@@ -215,7 +221,7 @@ class Federation:
         return queued
 
     # ------------------------------------------------------------------ ingest
-    def _accept(self, subj: str, data: bytes, received: float, accepted: list[float]) -> None:
+    def _accept(self, subj: str, data: bytes, received: float) -> None:
         try:
             msg = decode(data, subject=subj, keys=self.keys)
         except WireError as exc:
@@ -238,10 +244,10 @@ class Federation:
                                "received_tracks": msg.body.received_tracks,
                                "agreements": list(msg.body.agreements)}
         elif isinstance(msg, TrackMessage):
-            self._accept_tracks(msg, st, len(data), received, accepted)
+            self._accept_tracks(msg, st, len(data), received)
 
     def _accept_tracks(self, msg: TrackMessage, st: PartnerStatus, size: int,
-                       received: float, accepted: list[float]) -> None:
+                       received: float) -> None:
         env = msg.envelope
         a = self.agreements.between(env.origin, self.me, received)
         if a is None:
@@ -260,7 +266,7 @@ class Federation:
         st.received.add(len(msg.tracks), size, received)
         if len(msg.tracks) and math.isfinite(st.clock_offset_s):
             # how old the newest data was when it reached us, on our clock
-            accepted.extend((msg.tracks["last_seen"] + st.clock_offset_s).tolist())
+            self._accepted.append((env.origin, msg.tracks["last_seen"] + st.clock_offset_s))
 
     def _grant_problem(self, a: Agreement, rows: TrackBatch) -> tuple[str, str] | None:
         """Why ``rows`` could not have come out of ``a``'s egress filter (None: they could)."""

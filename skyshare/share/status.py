@@ -21,6 +21,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from skyshare.latency import LatencyWindow
+
 State = Literal["connected", "lagging", "down"]
 
 LATENCY_WINDOW = 64  # messages over which the clock offset and lag are estimated
@@ -57,6 +59,8 @@ class PartnerStatus:
     dropped: Counter[str] = field(default_factory=Counter)
     heard: float = math.nan  # last message of any kind from this partner
     partner_view: dict[str, Any] = field(default_factory=dict)  # its last status message
+    latency: LatencyWindow = field(default_factory=LatencyWindow)
+    """Its measurements to our published picture, over the last 10 s."""
     _delays: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
 
     def heard_at(self, now: float) -> None:
@@ -99,6 +103,8 @@ class PartnerStatus:
             "silent_s": _finite(now - self.heard),
             "lag_s": _finite(self.lag_s),
             "clock_offset_s": _finite(self.clock_offset_s),
+            "latency_p50_s": _finite(self.latency.quantiles()[0]),
+            "latency_p99_s": _finite(self.latency.quantiles()[1]),
             "sent": self.sent.json(now),
             "received": self.received.json(now),
             "dropped": dict(sorted(self.dropped.items())),

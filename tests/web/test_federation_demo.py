@@ -110,6 +110,9 @@ def test_the_demo_prints_its_maps_and_the_partners_share(demo: dict[str, str]) -
         assert set(rows) == set(PARTNERS) - {partner}
         assert all(r["state"] == "connected" for r in rows.values())
         assert not any(r["dropped"] for r in rows.values()), rows
+        for r in rows.values():  # data received: its measurement-to-picture latency shows
+            if r["received"]["tracks"]:
+                assert r["latency_p99_s"] is not None and r["latency_p99_s"] > 0, r
 
 
 def test_central_map_shows_both_partners_connected(demo: dict[str, str]) -> None:
