@@ -279,8 +279,10 @@ class NatsBus:
             try:
                 msgs = await psub.fetch(batch=64, timeout=1.0)
             except nats.errors.TimeoutError:
+                _raise_if_cancelling()
                 continue
             except _FOREIGN as exc:
+                _raise_if_cancelling()
                 await self._on_error(exc)
                 await asyncio.sleep(self.reconnect_wait_s)
                 continue
@@ -307,3 +309,12 @@ async def _discard(nc: Client) -> None:
     """Stop a client that never connected (its reconnect loop would run forever)."""
     with contextlib.suppress(*_FOREIGN):
         await nc.close()
+
+
+def _raise_if_cancelling() -> None:
+    """Re-raise a cancellation that nats-py turned into a timeout (its asyncio.wait_for on
+    Python 3.11 can): a pull loop that swallowed it would keep ``close()`` waiting for
+    ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
