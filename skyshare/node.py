@@ -26,6 +26,7 @@ import numpy as np
 import uvicorn
 
 from skyshare.airspace import Regions, VolumeSet, load_region_files, load_volumes
+from skyshare.alerts.restore import case_entries
 from skyshare.alerts.rules import SensorRangeCoverage
 from skyshare.alerts.service import AlertService
 from skyshare.auth import USERS_FILE, Sessions, UserStore
@@ -273,7 +274,8 @@ class Node:
 
     # -- alerts
     def _open_alerts(self) -> ChangeWatch:
-        """Open the audit log and users, record the configuration, start the alerting."""
+        """Open the audit log and users, record the configuration, start the alerting
+        with the cases rebuilt from the log (see :mod:`skyshare.alerts.restore`)."""
         cfg = self.config
         self.audit = AuditLog(cfg.data_dir / AUDIT_FILE, cfg.name)
         users = UserStore(cfg.auth.users or cfg.data_dir / USERS_FILE)
@@ -287,10 +289,12 @@ class Node:
             owners=self.owners,
             coverage=SensorRangeCoverage(placed, alerts.coverage_nm) if placed else None,
             first_serial=self.audit.head()[0] + 1)  # ids never repeat within one log
+        self.alerts.restore(case_entries(self.audit))  # the cases shown before a restart
         if self.federation is not None:
             self.alert_link = AlertLink(self.alerts, self.federation)
             self.alerts.forward = self.alert_link.forward
             self.alerts.notify = self.alert_link.wake
+            self.alerts.resend_pending()  # those lost with the outbox; the origin dedups
         watch = ChangeWatch(cfg, users, self.audit)
         self.audit.append_many(watch.changes())
         self.audit.publish_head()

@@ -20,6 +20,14 @@ Federated nodes (see :mod:`skyshare.share.alertlink`, which calls these):
   action to our own case as that partner's officer.  Both return only once the step is
   in the audit log (and raise if the log refused it, leaving the workflow as it was),
   because the bus acknowledges the message when they return.
+
+After a restart, :meth:`AlertService.restore` rebuilds the cases from the audit log
+(:mod:`skyshare.alerts.restore`) before the first evaluation, and
+:meth:`AlertService.resend_pending` sends again the actions forwarded to partners and
+not answered before the stop.  A request or note JetStream delivers again after that is
+recognised (by its id in a case's history, by the note's version) and not recorded
+twice; a request seen before is answered again, since its first answer may have been
+lost with the stopped node's outbox.
 """
 
 from __future__ import annotations
@@ -34,8 +42,10 @@ from typing import Any, Protocol
 
 from skyshare.alerts.engine import AlertEngine, EngineConfig
 from skyshare.alerts.notes import ACTIONS, Action, ActionNote, Answer, CaseNote, ChangedCases
+from skyshare.alerts.restore import CaseEntry, RestoredCases, restore_cases
 from skyshare.alerts.rules import Airspace, Coverage, RulesConfig, evaluate
 from skyshare.alerts.workflow import (
+    SYSTEM,
     Case,
     Event,
     Owners,
@@ -118,6 +128,7 @@ class AlertService:
         self._unwritten: list[Event] = []  # events the log refused, retried first
         self._changed: set[str] = set()  # case ids changed since take_changes()
         self._answers: list[Answer] = []
+        self._resend: list[ActionNote] = []  # forwarded before a restart, not answered
 
     def volume_name(self, index: int) -> str | None:
         """The name of volume ``index`` (None for -1, an alert not about a volume)."""
@@ -142,6 +153,58 @@ class AlertService:
             self._unwritten = pending
             return
         self._unwritten = []
+
+    def restore(self, entries: Iterable[CaseEntry], now: float | None = None
+                ) -> RestoredCases:
+        """Rebuild the cases from the audit entries of their kinds (in seq order, see
+        :func:`skyshare.alerts.restore.case_entries`); call once, before the first
+        :meth:`update`.  Nothing is appended for the cases (their steps are in the log)
+        but one ``alert.restored`` entry with the counts, when there was anything to
+        read.  Own cases are marked changed, so partners get their current note again
+        (one lost in the stopped node's outbox arrives; others are known duplicates)."""
+        now = time.time() if now is None else now
+        started = time.perf_counter()
+        restored = restore_cases(entries, self.node, now,
+                                 self.config.workflow.keep_resolved_s)
+        took_ms = round((time.perf_counter() - started) * 1000, 1)
+        with self._lock:
+            self.engine.restore(restored.active_alerts)
+            self.workflow.load(restored.cases)
+            self._resend = list(restored.pending)
+            self._changed.update(c.id for c in restored.cases if c.origin is None)
+            if restored.entries:
+                self._record([Event("alert.restored", self.node,
+                                    {**restored.counts(), "ms": took_ms}, SYSTEM, False, now)])
+        log.info("restored %d own cases (%d alerts active) and %d mirrors from %d audit "
+                 "entries in %.0f ms (%d skipped)", restored.own,
+                 len(restored.active_alerts), restored.mirrors, restored.entries, took_ms,
+                 restored.skipped)
+        return restored
+
+    def resend_pending(self, now: float | None = None) -> int:
+        """Send again (through :attr:`forward`) the actions on mirrors that were
+        forwarded before the restart and not answered; one that cannot go now is
+        recorded as failed, as a fresh one would be.  Returns the requests sent."""
+        now = time.time() if now is None else now
+        forward, sent = self.forward, 0
+        with self._lock:
+            requests, self._resend = self._resend, []
+            if forward is None:
+                return 0
+            for request in requests:
+                try:
+                    before = self.workflow.get(request.alert_id)
+                except WorkflowError:
+                    continue  # gone meanwhile
+                if before.pending is None or before.pending.request != request.request:
+                    continue  # answered meanwhile
+                try:
+                    forward(request)
+                    sent += 1
+                except WorkflowError as exc:
+                    self._commit(self.workflow.forward_failed(request.alert_id, str(exc),
+                                                              now), before)
+        return sent
 
     def update(self, tracks: TrackBatch, now: float | None = None) -> list[Event]:
         """Evaluate the rules on ``tracks`` and record what changed (worker thread)."""
@@ -275,8 +338,10 @@ class AlertService:
                 before: Case | None = flow.get(request.alert_id)
             except WorkflowError:
                 before = None
-            if before is not None and any(e.data.get("request") == request.request
-                                          for e in before.history):
+            seen = _answer_given(before, request.request) if before is not None else None
+            if seen is not None:  # a redelivery: answered again, not applied again
+                self._changed.add(request.alert_id)
+                self._answers.append(Answer(request.alert_id, partner, request.request, seen))
                 return []
             refused = ""
             try:
@@ -297,3 +362,13 @@ class AlertService:
         log.info("%s %s %s via %s: %s", actor.user, request.action, request.alert_id, partner,
                  refused or "done")
         return events
+
+
+def _answer_given(case: Case, request: str) -> str | None:
+    """How ``case``'s origin answered ``request`` before: None if it never saw it, ""
+    if it was done, the reason if it was refused."""
+    for event in case.history:
+        if event.data.get("request") == request:
+            reason = event.data.get("reason", "") if event.kind == "alert.refused" else ""
+            return reason if isinstance(reason, str) else ""
+    return None

@@ -29,8 +29,11 @@ holds the forwarded action until then.
 
 Every method returns the :class:`Event` s it caused; they have the shape of
 :class:`skyshare.store.audit.AuditRecord`, so the node appends them to the audit log
-as they are.  The workflow itself does no I/O and is safe to call from several threads
-(the pipeline thread and the web handlers).
+as they are.  They say enough to rebuild every case after a restart
+(:mod:`skyshare.alerts.restore`): ``alert.raised`` holds the alert and its evidence,
+``alert.received`` the whole note, ``alert.forwarded`` the whole request.  The
+workflow itself does no I/O and is safe to call from several threads (the pipeline
+thread and the web handlers).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Final, Literal, NamedTuple, Protocol
 
@@ -222,6 +225,12 @@ class Workflow:
         with self._lock:
             self._cases[case.id] = replace(case, history=list(case.history))
 
+    def load(self, cases: Sequence[Case]) -> None:
+        """Take the cases rebuilt from the audit log after a restart (no events: they
+        are in the log already)."""
+        with self._lock:
+            self._cases.update((c.id, c) for c in cases)
+
     # -- fed by the pipeline
     def on_changes(self, changes: Changes, now: float) -> list[Event]:
         """Open a case per raised alert (routed by position); note cleared ones."""
@@ -233,14 +242,15 @@ class Workflow:
                 case = Case(alert=alert, partner=partner, region=region, updated_at=now)
                 self._cases[alert.id] = case
                 events.append(self._log(case, "alert.raised", SYSTEM, now,
-                                        _alert_json(alert, partner)))
+                                        {**_alert_json(alert, partner), "region": region}))
             for alert in changes.cleared:
                 cleared = self._cases.get(alert.id)
                 if cleared is None or cleared.origin is not None:
                     continue
                 case = cleared
-                events.append(self._log(case, "alert.cleared", SYSTEM, now,
-                                        {"latest": track_json(alert.latest)}))
+                events.append(self._log(case, "alert.cleared", SYSTEM, now, {
+                    "latest": track_json(alert.latest),
+                    "value": alert.value if math.isfinite(alert.value) else None}))
                 if case.state == State.ACKNOWLEDGED:
                     events.append(self._resolve(case, SYSTEM, "condition ended", now))
         return events
@@ -387,22 +397,12 @@ class Workflow:
             known = self._cases.get(note.id)
             if known is not None and (known.origin is None or not _newer(note, known)):
                 return []
-            answered = (known is not None and known.pending is not None
-                        and note.answers == known.pending.request)
-            case = Case(alert=mirror_alert(note), partner=note.partner,
-                        state=State(note.state), escalation=note.escalation,
-                        offered_to=note.offered_to, acknowledged_by=note.acknowledged_by,
-                        acknowledged_at=note.acknowledged_at, resolved_by=note.resolved_by,
-                        resolved_at=note.resolved_at, comment=note.comment,
-                        history=known.history if known is not None else [],
-                        origin=note.origin, note=note,
-                        pending=None if answered or known is None else known.pending,
-                        refused=note.refused if answered else known.refused if known else "")
+            case = mirror_case(note, known)
             self._cases[note.id] = case
             event = self._log(case, "alert.received", SYSTEM, now, {
                 "id": note.id, "from": note.origin, "version": note.version,
                 "state": note.state, "partner": note.partner, "offered_to": note.offered_to,
-                "answers": note.answers, "refused": note.refused})
+                "answers": note.answers, "refused": note.refused, "note": asdict(note)})
             case.updated_at = note.updated_at  # the origin's time of the step shown
             return [event]
 
@@ -418,7 +418,7 @@ class Workflow:
             case.pending, case.refused = request, ""
             return [self._log(case, "alert.forwarded", actor.user, now, {
                 "action": request.action, "text": request.text, "origin": case.origin,
-                "request": request.request})]
+                "request": request.request, "role": request.role})]
 
     def forward_failed(self, alert_id: str, reason: str, now: float) -> list[Event]:
         """The forwarded action could not be sent: nothing is pending any more."""
@@ -509,6 +509,22 @@ class Workflow:
         case.history.append(event)
         return event
 
+
+
+def mirror_case(note: CaseNote, known: Case | None) -> Case:
+    """The mirror showing ``note``, following ``known`` (the mirror so far, if any): a
+    note answering the pending request clears it and shows the answer's refusal; any
+    other keeps the pending request and the last refusal."""
+    answered = (known is not None and known.pending is not None
+                and note.answers == known.pending.request)
+    return Case(alert=mirror_alert(note), partner=note.partner, state=State(note.state),
+                escalation=note.escalation, offered_to=note.offered_to,
+                acknowledged_by=note.acknowledged_by, acknowledged_at=note.acknowledged_at,
+                resolved_by=note.resolved_by, resolved_at=note.resolved_at,
+                comment=note.comment, history=known.history if known is not None else [],
+                origin=note.origin, note=note,
+                pending=None if answered or known is None else known.pending,
+                refused=note.refused if answered else known.refused if known else "")
 
 
 def _newer(note: CaseNote, mirror: Case) -> bool:
