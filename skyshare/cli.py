@@ -274,10 +274,13 @@ examples:
   skyshare audit verify --data-dir var/toulouse     # var/toulouse/audit.sqlite + its heads
   skyshare audit verify --log audit.sqlite --heads heads-from-partner.jsonl
   skyshare audit verify --log audit-export.jsonl    # an export re-verified on its own
+  skyshare audit verify --log west/audit.sqlite --partner-heads central/audit.sqlite
+                                                    # against the heads central recorded
   skyshare audit export --data-dir var/toulouse -o audit.csv --since-seq 1000
   skyshare audit export --log audit.sqlite -o acks.jsonl --kind alert.acknowledged
-verify exits 0 when the chain is intact and matches the last published head, 1 when an
-entry was altered or removed (the first one is named), 2 when the log cannot be read.
+verify exits 0 when the chain is intact and matches the published heads (and, with
+--partner-heads, those partners recorded), 1 when an entry was altered or removed (the
+first one is named, and the head that shows it), 2 when the log cannot be read.
 """
 
 
@@ -290,9 +293,18 @@ def _audit_log_path(args: argparse.Namespace) -> Path:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from skyshare.store.audit import verify
+    from skyshare.store.audit import AuditError, verify
+    from skyshare.store.audit.verification import log_nodes, partner_heads
 
-    report = verify(_audit_log_path(args), args.heads)
+    path = _audit_log_path(args)
+    recorded = []
+    if args.partner_heads:
+        nodes = args.node or log_nodes(path)
+        if not nodes:
+            raise AuditError("the log is empty, so whose heads to compare is unknown: name "
+                             "its node with --node", path=path)
+        recorded = partner_heads(args.partner_heads, nodes, partner=args.partner)
+    report = verify(path, args.heads, partner_heads=recorded)
     print(report.describe())
     return 0 if report.ok else 1
 
@@ -330,6 +342,15 @@ def _add_audit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "verify also reads an export (.jsonl, .csv)")
     verify.add_argument("--heads", metavar="FILE", help="published heads to compare "
                         "(default: LOG.heads.jsonl when it exists)")
+    verify.add_argument("--partner-heads", nargs="+", action="extend", metavar="LOG",
+                        help="audit logs (or exports) of partner nodes: compare the heads "
+                        "of this log's node that they recorded (audit.partner_head "
+                        "entries); verify those logs on their own too")
+    verify.add_argument("--node", action="append", metavar="NAME",
+                        help="with --partner-heads: the node name(s) the heads carry "
+                        "(default: the nodes that wrote the log's first and last entries)")
+    verify.add_argument("--partner", metavar="NAME", help="with --partner-heads: only heads "
+                        "recorded for this partner (needed when node names repeat)")
     verify.set_defaults(func=cmd_audit_verify)
     export.add_argument("-o", "--output", required=True, help="output file: .jsonl or .csv")
     export.add_argument("--since-seq", type=int, default=1, metavar="N",

@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cluster.stop()
         raise
     print(f"NATS serving {', '.join(cluster.urls)} for {', '.join(layout.partners)} "
-          f"(alert streams: {', '.join(streams)}); agreement edits are applied to the "
+          f"(streams: {', '.join(streams)}); agreement edits are applied to the "
           "permissions within seconds. Ctrl-C stops.", flush=True)
     files = AgreementFiles.of(layout.agreements)
     try:

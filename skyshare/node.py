@@ -9,7 +9,9 @@ picture.  The web layer only reads the published :class:`~skyshare.picture.Pictu
 and acts on alerts through :class:`~skyshare.alerts.service.AlertService`.
 A federated node also runs an :class:`~skyshare.share.alertlink.AlertLink`: after each
 evaluation, and at once after an action, it tells partners of the cases routed to them
-and forwards actions on their cases to their nodes.
+and forwards actions on their cases to their nodes; and an
+:class:`~skyshare.share.auditshare.AuditShare`: each audit head it publishes goes to its
+partners, whose heads it records in its own log.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from skyshare.node_audit import ChangeWatch
 from skyshare.picture import Picture
 from skyshare.pipeline import Pipeline, warm_up
 from skyshare.share.alertlink import AlertLink
+from skyshare.share.auditshare import STOP_FLUSH_S, AuditShare
 from skyshare.share.federation import Federation
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client, run_server
@@ -129,6 +132,7 @@ class Node:
                            if config.federation is not None else None)
         self.alerts: AlertService | None = None  # from run(): it needs the audit log open
         self.alert_link: AlertLink | None = None  # federated: cases to and from partners
+        self.audit_share: AuditShare | None = None  # federated: audit heads, both ways
         self.sessions: Sessions | None = None
         self.audit: AuditLog | None = None  # open while run() runs
 
@@ -319,7 +323,9 @@ class Node:
                 if changes:
                     await asyncio.to_thread(self.audit.append_many, changes)
                 if started - last_head >= HEAD_EVERY_S:
-                    await asyncio.to_thread(self.audit.publish_head)
+                    head = await asyncio.to_thread(self.audit.publish_head)
+                    if self.audit_share is not None:  # kept where our operator cannot edit
+                        self.audit_share.publish(head)
                     last_head = started
             except Exception:  # the picture must go on; the failure is logged loudly
                 log.exception("alert evaluation failed")
@@ -348,6 +354,11 @@ class Node:
                     await asyncio.wait_for(stop.wait(), RETRY_CONNECT_S)
         link = (asyncio.create_task(self.alert_link.run(stop), name="alert-link")
                 if self.alert_link is not None and not stop.is_set() else None)
+        if self.audit is not None and not stop.is_set():
+            self.audit_share = AuditShare(fed, self.audit)
+            fed.audit_share = self.audit_share  # partners' heads show in their status
+        heads = (asyncio.create_task(self.audit_share.run(stop), name="audit-share")
+                 if self.audit_share is not None else None)
         try:
             while not stop.is_set():
                 try:
@@ -361,6 +372,10 @@ class Node:
             if link is not None:  # it may be waiting on JetStream: do not wait for it
                 link.cancel()
                 await asyncio.gather(link, return_exceptions=True)
+            if heads is not None:  # its last head goes out before the bus closes, briefly
+                await asyncio.wait({heads}, timeout=STOP_FLUSH_S + 1.0)
+                heads.cancel()
+                await asyncio.gather(heads, return_exceptions=True)
             await fed.bus.close()
 
     async def _run_sensor(self, spec: SensorSpec, status: SensorStatus,

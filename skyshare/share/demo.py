@@ -93,7 +93,7 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         cluster.start()
         streams = layout.ensure_streams()
         print(f"NATS server up on {', '.join(cluster.urls)} (config in {layout.nats_dir}; "
-              f"alert streams {', '.join(streams)})", file=out, flush=True)
+              f"streams {', '.join(streams)})", file=out, flush=True)
         for i, partner in enumerate(RECEIVERS):
             data_dir = layout.node_config(partner).parent / "data"
             logins, _ = ensure_demo_users(data_dir)

@@ -41,7 +41,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -72,6 +72,9 @@ from skyshare.share.wire import (
     parse_subject,
     subject,
 )
+
+if TYPE_CHECKING:
+    from skyshare.share.auditshare import AuditShare
 
 log = logging.getLogger("skyshare.share")
 
@@ -141,6 +144,7 @@ class Federation:
         self._logged: dict[tuple[str, str], float] = {}
         self.dropped_unknown: Counter[str] = Counter()
         self.reload_error = ""
+        self.audit_share: AuditShare | None = None  # set by the node once it runs one
 
     # ------------------------------------------------------------------ event loop side
     def on_message(self, subj: str, data: bytes) -> None:
@@ -364,7 +368,13 @@ class Federation:
                              if a.receiver == name],
                 "incoming": [agreement_json(a, now) for a in self.agreements.incoming(self.me)
                              if a.giver == name]}
-            out.append(st.json(now, up, cfg.lagging_after_s, cfg.down_after_s, agreements))
+            row = st.json(now, up, cfg.lagging_after_s, cfg.down_after_s, agreements)
+            if self.audit_share is not None:  # its audit log's last head we recorded
+                head = self.audit_share.latest(name)
+                row["audit_head"] = ({"seq": head.seq, "time": head.time}
+                                     if head is not None else None)
+                row["audit_conflicts"] = self.audit_share.stats.conflicts[name]
+            out.append(row)
         return out
 
     def provenance_json(self, track_id: int) -> list[dict[str, object]]:

@@ -10,6 +10,10 @@ NATS permissions are the second lock.  A partner's credentials can only
   ``sky.status.*.<me>`` and its own inbox prefix ``_INBOX_<me>.>`` (clients must
   connect with ``inbox_prefix=f"_INBOX_{me}"``: see :class:`NatsCredentials`).
 
+Audit heads (:mod:`~skyshare.share.auditshare`): a partner may publish its own heads
+on ``sky.audit.<me>`` and read the one stream ``sky-audit`` (every partner's heads)
+through the durable consumer named after itself, and no other.
+
 Everything else is refused by the server (a permissions violation reported to the
 client, the message not delivered).  Rewriting the files with fewer grants and sending
 SIGHUP (:meth:`NatsServer.reload`) revokes: the server drops subscriptions that are no
@@ -23,7 +27,9 @@ stream: read its info, create/inspect/delete pull consumers and fetch and ack th
 messages.  ``jetstream { sync_interval: always }`` makes a server fsync every write
 before it acknowledges it, so an acknowledged alert survives a power cut of that
 server (not only a process crash): the cost is write latency, acceptable for the low
-rate of alerts.
+rate of alerts.  The audit stream ``sky-audit`` (:func:`audit_stream`) is created the
+same way; it keeps heads for :data:`AUDIT_MAX_AGE_S`, the longest a partner's node may be
+down and still catch up on every head.
 
 Files written by :func:`write_federation` under its directory::
 
@@ -63,8 +69,18 @@ def inbox_prefix(partner: str) -> str:
     return f"_INBOX_{partner}"
 
 
+AUDIT_STREAM = "sky-audit"
+AUDIT_MAX_AGE_S = 30 * 24 * 3600.0
+
+
 def alerts_stream_name(partner: str) -> str:
     return f"sky-alerts-{partner}"
+
+
+def audit_subject(partner: str) -> str:
+    """Where ``partner`` publishes its audit heads (one subject per partner, no receiver:
+    every partner reads them all)."""
+    return f"sky.audit.{partner}"
 
 
 @dataclass(frozen=True)
@@ -108,10 +124,21 @@ class FederationAuth:
                     f"{js}.CONSUMER.INFO.{stream}.*", f"{js}.CONSUMER.DELETE.{stream}.*",
                     f"{js}.CONSUMER.NAMES.{stream}", f"{js}.CONSUMER.LIST.{stream}",
                     f"{js}.CONSUMER.MSG.NEXT.{stream}.*", f"$JS.ACK.{stream}.>"]
+        publish += [audit_subject(me), *_audit_consumer_api(me)]
         subscribe = sorted({f"sky.{k}.{g}.{me}" for g, r, k in self.grants
                             if r == me and k != "status"})
         subscribe += [f"sky.status.*.{me}", f"{inbox_prefix(me)}.>"]
         return Permissions(tuple(publish), tuple(subscribe))
+
+
+def _audit_consumer_api(me: str) -> list[str]:
+    """The JetStream API on ``sky-audit`` for the consumer named ``me`` only: create or
+    bind it, pull and acknowledge; no other consumer, no stream management."""
+    js, stream = "$JS.API", AUDIT_STREAM
+    return [f"{js}.CONSUMER.CREATE.{stream}.{me}", f"{js}.CONSUMER.CREATE.{stream}.{me}.>",
+            f"{js}.CONSUMER.DURABLE.CREATE.{stream}.{me}",
+            f"{js}.CONSUMER.INFO.{stream}.{me}", f"{js}.CONSUMER.MSG.NEXT.{stream}.{me}",
+            f"$JS.ACK.{stream}.{me}.>"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +164,12 @@ def alert_streams(auth: FederationAuth, *, replicas: int) -> tuple[StreamSpec, .
     """One durable alerts stream per receiving partner (R3 on a cluster, R1 alone)."""
     return tuple(StreamSpec(alerts_stream_name(p), (f"sky.alerts.*.{p}",), replicas)
                  for p in auth.partners)
+
+
+def audit_stream(auth: FederationAuth, *, replicas: int) -> StreamSpec:
+    """The one stream of every partner's audit heads (R3 on a cluster, R1 alone)."""
+    return StreamSpec(AUDIT_STREAM, tuple(audit_subject(p) for p in auth.partners), replicas,
+                      max_age_s=AUDIT_MAX_AGE_S)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ where the agreement lets alerts or hand-overs travel.  Rewriting the files keeps
 passwords, certificates and keys; ``serve`` rewrites them when the agreements change
 and reloads the servers, so a revocation closes the server-side wall too.
 
-Cross-border alerts travel through JetStream: ``serve`` (and the demo) create each
-partner's alerts stream as the operator (:meth:`Layout.ensure_streams`) once the
-servers run; a node waits for its stream before it reads alerts.
+Cross-border alerts and audit heads travel through JetStream: ``serve`` (and the demo)
+create each partner's alerts stream and the shared audit stream as the operator
+(:meth:`Layout.ensure_streams`) once the servers run; a node waits for its stream
+before it reads alerts or heads.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from skyshare.share.natsconf import (
     NatsCredentials,
     ServerSpec,
     alert_streams,
+    audit_stream,
     write_federation,
 )
 from skyshare.share.natsserver import NatsCluster, NatsServer
@@ -127,11 +129,13 @@ class Layout:
                             for s in self.servers])
 
     def ensure_streams(self) -> tuple[str, ...]:
-        """Create (or update) every partner's alerts stream, as the operator, on the
-        running servers: replicated on all three servers of a cluster, so an
-        acknowledged alert survives the loss of one.  Returns the stream names."""
+        """Create (or update) every partner's alerts stream and the audit heads stream,
+        as the operator, on the running servers: replicated on all three servers of a
+        cluster, so an acknowledged alert or head survives the loss of one.  Returns
+        the stream names."""
         auth = federation_auth(load_agreements(self.agreements))
-        specs = alert_streams(auth, replicas=3 if len(self.servers) >= 3 else 1)
+        replicas = 3 if len(self.servers) >= 3 else 1
+        specs = (*alert_streams(auth, replicas=replicas), audit_stream(auth, replicas=replicas))
         creds = NatsCredentials.load(self.nats_dir / "creds" / f"{ADMIN_USER}.json")
 
         async def create() -> None:

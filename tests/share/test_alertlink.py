@@ -35,7 +35,7 @@ from skyshare.node import Node
 from skyshare.share.alertlink import AlertLink, note_of
 from skyshare.share.federation import Federation
 from skyshare.share.keys import NodeKey
-from skyshare.share.natsconf import alerts_stream_name
+from skyshare.share.natsconf import AUDIT_STREAM, alerts_stream_name
 from skyshare.share.setup import Layout
 from skyshare.share.wire import Envelope, encode_alerts
 from skyshare.store.audit import AuditEntry, AuditLog
@@ -190,8 +190,8 @@ def loop() -> Iterator[Loop]:
 def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Layout]:
     out = write_federation(tmp_path_factory.mktemp("alertlink"), AGREEMENTS)
     with out.cluster():
-        assert set(out.ensure_streams()) == {alerts_stream_name(p)
-                                             for p in ("central", "east", "north", "west")}
+        assert set(out.ensure_streams()) == {alerts_stream_name(p) for p in (
+            "central", "east", "north", "west")} | {AUDIT_STREAM}
         yield out
 
 

@@ -620,3 +620,100 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
         main(["audit", "verify", "--help"])
     text = capsys.readouterr().out
     assert "examples:" in text and "--heads" in text and "skyshare audit export" in text
+
+
+# ----------------------------------------------------------------------------- partners
+def west_and_central(tmp_path: Path) -> tuple[Path, Path]:
+    """West's log (40 entries) whose heads at 10 and 30 central's log recorded, in the
+    documented form, among entries of its own and heads of another partner's node; west's
+    own heads file is gone (its operator can delete or rewrite it)."""
+    west, central = tmp_path / "west" / "audit.sqlite", tmp_path / "central" / "audit.sqlite"
+    with AuditLog(west, "west-node") as w, AuditLog(central, "central-node") as c:
+        fill(w, 10)
+        first = w.publish_head(now=PUBLISHED)
+        fill(w, 20, start=11)
+        second = w.publish_head(now=PUBLISHED + 60)
+        fill(w, 10, start=31)
+        fill(c, 5)
+        for head in (first, second):
+            c.append("audit.partner_head", "west", {"partner": "west", "node": "west-node",
+                                                    "seq": head.seq, "hash": head.hash,
+                                                    "time": head.time})
+            c.append("audit.partner_head", "east", {"partner": "east", "node": "east-node",
+                                                    "seq": head.seq, "hash": "e" * 64,
+                                                    "time": head.time})
+    default_heads_path(west).unlink()
+    return west, central
+
+
+def test_heads_recorded_by_partners_reveal_a_rewrite_and_a_cut(tmp_path: Path) -> None:
+    from skyshare.store.audit.verification import log_nodes, partner_heads
+
+    west, central = west_and_central(tmp_path)
+    assert log_nodes(west) == ("west-node",)
+    recorded = partner_heads([central], ["west-node"])
+    assert [(r.partner, r.head.seq) for r in recorded] == [("west", 10), ("west", 30)]
+    report = verify(west, partner_heads=recorded)
+    assert report.ok, report.reason
+    assert (report.heads_checked, report.partner_heads_checked) == (2, 2)
+    assert report.describe().endswith("2 of 2 heads recorded by partners compared, all match")
+    assert verify(west).ok  # without them, the rewrite below would go unnoticed
+
+    set_field(west, 20, "data", '{"level":0}')
+    rehash_from(west, 20)
+    assert verify(west).ok
+    report = verify(west, partner_heads=recorded)
+    assert (report.ok, report.first_bad_seq) == (False, 30)
+    assert report.reason == (
+        "entry 30 altered: its hash differs from head seq 30 published 2026-11-23T10:01:00Z "
+        f"(as recorded by central-node ({central})); the log was rewritten and re-hashed in "
+        "entries 11..30")
+
+    with raw(west) as db:
+        db.execute("DELETE FROM entries WHERE seq > 15")  # the rewrite gone with the tail
+    assert verify(west).ok
+    report = verify(west, partner_heads=recorded)
+    assert (report.ok, report.first_bad_seq) == (False, 16)
+    assert "log ends at seq 15 but head seq 30 was published" in report.reason
+    assert "as recorded by central-node" in report.reason
+
+
+def test_partner_heads_are_chosen_by_node_and_partner(tmp_path: Path) -> None:
+    from skyshare.store.audit.verification import partner_heads
+
+    _, central = west_and_central(tmp_path)
+    with AuditLog(central, "central-node") as c:  # another partner's node of the same name
+        c.append("audit.partner_head", "north", {"partner": "north", "node": "west-node",
+                                                 "seq": 3, "hash": "0" * 64, "time": 1.0})
+    with pytest.raises(AuditError, match=r"recorded for partners north, west .*--partner"):
+        partner_heads([central], ["west-node"])
+    assert [r.head.seq for r in partner_heads([central], ["west-node"], partner="west")] == [
+        10, 30]
+    out = tmp_path / "heads-from-central.jsonl"  # what central's operator hands over
+    assert export(central, out, kind="audit.partner_head") == 5
+    assert [r.head.seq for r in partner_heads([out], ["west-node"], partner="west")] == [10, 30]
+    assert partner_heads([central], ["nobody"]) == []
+
+
+def test_cli_verify_against_partner_heads(tmp_path: Path) -> None:
+    west, central = west_and_central(tmp_path)
+    proc = skyshare("audit", "verify", "--log", str(west), "--partner-heads", str(central))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        f"audit log {west}: 40 entries, chain intact, matches head seq 30 published "
+        "2026-11-23T10:01:00Z; 2 of 2 heads recorded by partners compared, all match")
+    with raw(west) as db:
+        db.execute("DELETE FROM entries WHERE seq > 12")
+    proc = skyshare("audit", "verify", "--log", str(west), "--partner-heads", str(central),
+                    "--partner", "west")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith(f"audit log {west}: log ends at seq 12 but head seq 30 "
+                                  "was published 2026-11-23T10:01:00Z (as recorded by "
+                                  "central-node")
+    with raw(west) as db:
+        db.execute("DELETE FROM entries")
+    proc = skyshare("audit", "verify", "--log", str(west), "--partner-heads", str(central))
+    assert proc.returncode == 2 and "name its node with --node" in proc.stderr
+    proc = skyshare("audit", "verify", "--log", str(west), "--partner-heads", str(central),
+                    "--node", "west-node")
+    assert proc.returncode == 1 and "log ends at seq 0 but head seq 30" in proc.stdout

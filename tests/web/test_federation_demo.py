@@ -133,3 +133,16 @@ def test_central_map_shows_both_partners_connected(demo: dict[str, str]) -> None
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_each_partner_keeps_the_others_audit_heads(demo: dict[str, str]) -> None:
+    """Every node's audit head reaches its partners, who record it (audit replication)."""
+    deadline = time.monotonic() + 60
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = [r for url in demo.values() for r in get(url + "/api/partners")["partners"]]
+        if all(r.get("audit_head") for r in rows):
+            break
+        time.sleep(1)
+    assert all(r.get("audit_head") and r["audit_head"]["seq"] > 0 for r in rows), rows
+    assert not any(r.get("audit_conflicts") for r in rows), rows

@@ -1,19 +1,31 @@
 """Published heads: the file of ``{"node", "seq", "hash", "time"}`` lines that reveals a
 truncated or re-hashed log (see :mod:`skyshare.store.audit`).  It needs nothing of the
-log itself, so heads can be sent to partners and checked on their own."""
+log itself, so heads can be sent to partners and checked on their own.
+
+Heads recorded by partners: a federated node records each new head a partner's node
+publishes as an entry of its own log, kind :data:`PARTNER_HEAD`, subject the partner,
+data ``{"partner", "node", "seq", "hash", "time"}`` (:func:`head_record`); a head that
+contradicts one recorded before (same seq and another hash, or a lower seq published
+later) as kind :data:`PARTNER_HEAD_CONFLICT` with the same keys plus ``problem``
+(``"hash-changed"`` or ``"went-back"``) and ``recorded`` (the head it contradicts).
+Copies of those logs are the heads the partner's operator cannot rewrite."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 from skyshare.errors import AuditError
-from skyshare.store.audit.chain import _HEX64
+from skyshare.store.audit.chain import _HEX64, JsonInput, JsonValue
+
+PARTNER_HEAD: Final = "audit.partner_head"
+PARTNER_HEAD_CONFLICT: Final = "audit.partner_head_conflict"
 
 
 @dataclass(frozen=True)
@@ -36,16 +48,38 @@ def default_heads_path(log_path: str | Path) -> Path:
     return Path(f"{log_path}.heads.jsonl")
 
 
+def head_record(partner: str, head: Head) -> dict[str, JsonInput]:
+    """The data of a :data:`PARTNER_HEAD` entry: ``head``, published by ``partner``."""
+    return {"partner": partner, "node": head.node, "seq": head.seq, "hash": head.hash,
+            "time": float(head.time)}
+
+
+def recorded_head(data: Mapping[str, JsonValue]) -> tuple[str, Head] | None:
+    """(partner, head) of a :data:`PARTNER_HEAD` (or conflict) entry's data; None when it
+    does not hold one."""
+    partner = data.get("partner")
+    head = _head_of(data)
+    return (partner, head) if isinstance(partner, str) and head is not None else None
+
+
+def _head_of(obj: Mapping[str, object]) -> Head | None:
+    try:
+        head = Head(obj["node"], obj["seq"], obj["hash"], obj["time"])  # type: ignore[arg-type]
+    except KeyError:
+        return None
+    valid = (isinstance(head.node, str) and type(head.seq) is int and head.seq >= 0
+             and isinstance(head.hash, str) and bool(_HEX64.match(head.hash))
+             and type(head.time) in (int, float) and math.isfinite(head.time))
+    return head if valid else None
+
+
 def _parse_head(line: str, path: Path, where: str) -> Head:
     try:
         obj = json.loads(line)
-        head = Head(obj["node"], obj["seq"], obj["hash"], obj["time"])
-        valid = (isinstance(head.node, str) and type(head.seq) is int and head.seq >= 0
-                 and isinstance(head.hash, str) and bool(_HEX64.match(head.hash))
-                 and type(head.time) in (int, float) and math.isfinite(head.time))
-    except (ValueError, TypeError, KeyError):
-        valid = False
-    if not valid:
+        head = _head_of(obj) if isinstance(obj, dict) else None
+    except ValueError:
+        head = None
+    if head is None:
         raise AuditError(f"{where} is not a published head "
                          '({"node", "seq", "hash", "time"})', path=path)
     return head
