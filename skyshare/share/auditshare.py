@@ -56,7 +56,6 @@ import json
 import logging
 import math
 import re
-import struct
 import threading
 import time
 from collections import Counter, deque
@@ -69,9 +68,9 @@ from skyshare.share.agreements import PARTNER_NAME
 from skyshare.share.alertlink import durable
 from skyshare.share.bus import DurableBus
 from skyshare.share.federation import Federation
-from skyshare.share.keys import SIGNATURE_BYTES, NodeKey, PublicKeys
+from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsconf import AUDIT_STREAM, audit_subject
-from skyshare.share.wire import MAGIC, MAX_HEADER_BYTES, WireError, WireReason, canonical_json, seal
+from skyshare.share.wire import WireError, WireReason, canonical_json, seal, unseal
 from skyshare.store.audit import AuditLog, Head
 from skyshare.store.audit.heads import (
     PARTNER_HEAD,
@@ -96,7 +95,6 @@ old head, not a cut log: a node stamps a head's time just before it waits for th
 (behind an append, at most a commit) to read its seq, so two heads published at once
 may carry their times in the other order."""
 
-_PREFIX: Final = struct.Struct("<4sI")
 _NODE: Final = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 _HASH: Final = re.compile(r"[0-9a-f]{64}")
 _MAX_SEQ: Final = 2**63 - 1
@@ -133,20 +131,11 @@ def subject_origin(subject: str) -> str | None:
 
 
 def _decode(data: bytes, subject: str, keys: PublicKeys) -> tuple[str, Head]:
-    if len(data) < _PREFIX.size + SIGNATURE_BYTES:
-        raise WireError("truncated", f"{len(data)} bytes is shorter than an empty message")
-    magic, hlen = _PREFIX.unpack_from(data)
-    if magic != MAGIC:
-        raise WireError("bad-magic", f"starts with {magic!r}, expected {MAGIC!r}")
-    if hlen > MAX_HEADER_BYTES:
-        raise WireError("bad-length", f"header of {hlen} bytes (at most {MAX_HEADER_BYTES})")
-    body_end, payload_at = len(data) - SIGNATURE_BYTES, _PREFIX.size + hlen
-    if payload_at > body_end:
-        raise WireError("truncated", f"header of {hlen} bytes does not fit in {len(data)}")
+    sealed = unseal(data)
     origin = subject_origin(subject)
     if origin is None:
         raise WireError("origin-mismatch", f"not a sky.audit.<partner> subject: {subject!r}")
-    header = _json(data[_PREFIX.size:payload_at], "bad-header", "header")
+    header = _json(sealed.header, "bad-header", "header")
     if (not isinstance(header, dict) or set(header) != {"v", "kind", "origin"}
             or type(header["v"]) is not int or header["kind"] != "audit"):
         raise WireError("bad-header", 'header must be {"kind": "audit", "origin", "v"}')
@@ -158,9 +147,9 @@ def _decode(data: bytes, subject: str, keys: PublicKeys) -> tuple[str, Head]:
                         f"is {subject}")
     if origin not in keys:
         raise WireError("unknown-origin", f"no public key for partner {origin!r}")
-    if not keys.verify(origin, data[body_end:], data[:body_end]):
+    if not keys.verify(origin, sealed.signature, sealed.signed):
         raise WireError("bad-signature", f"signature does not verify with {origin}'s key")
-    body = _json(data[payload_at:body_end], "bad-value", "payload")
+    body = _json(sealed.payload, "bad-value", "payload")
     if not isinstance(body, dict) or set(body) != {"node", "seq", "hash", "time"}:
         raise WireError("bad-value", 'payload must be {"hash", "node", "seq", "time"}')
     problem = _head_problem(body["node"], body["seq"], body["hash"], body["time"])

@@ -51,7 +51,7 @@ import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, NamedTuple, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -230,6 +230,34 @@ def seal(header: bytes, payload: bytes, key: NodeKey) -> bytes:
     return body + key.sign(body)
 
 
+class Sealed(NamedTuple):
+    """A framed message taken apart (the checks of :func:`unseal` passed)."""
+
+    header: bytes
+    payload: bytes
+    signed: bytes  # everything the signature covers
+    signature: bytes
+
+
+def unseal(data: bytes) -> Sealed:
+    """Take a :func:`seal` ed message apart, checking only its framing (magic, lengths);
+    WireError "truncated", "bad-magic" or "bad-length" otherwise.  The caller checks the
+    header, then the signature with the origin's key."""
+    if len(data) < _PREFIX.size + SIGNATURE_BYTES:
+        raise WireError("truncated", f"{len(data)} bytes is shorter than an empty message")
+    magic, hlen = _PREFIX.unpack_from(data)
+    if magic != MAGIC:
+        raise WireError("bad-magic", f"starts with {magic!r}, expected {MAGIC!r}")
+    if hlen > MAX_HEADER_BYTES:
+        raise WireError("bad-length", f"header of {hlen} bytes (at most {MAX_HEADER_BYTES})")
+    body_end = len(data) - SIGNATURE_BYTES
+    payload_at = _PREFIX.size + hlen
+    if payload_at > body_end:
+        raise WireError("truncated", f"header of {hlen} bytes does not fit in {len(data)}")
+    return Sealed(data[_PREFIX.size:payload_at], data[payload_at:body_end], data[:body_end],
+                  data[body_end:])
+
+
 def _header(env: Envelope, *, schema: str = "", rows: int = 0, removed: int = 0) -> bytes:
     subject(env.kind, env.origin, env.to)  # validates names and kind
     if not 1 <= env.seq <= _MAX_SEQ:
@@ -301,30 +329,20 @@ def decode(data: bytes, *, subject: str, keys: PublicKeys) -> Message:
 
 
 def _decode(data: bytes, subj: str, keys: PublicKeys) -> Message:
-    if len(data) < _PREFIX.size + SIGNATURE_BYTES:
-        raise WireError("truncated", f"{len(data)} bytes is shorter than an empty message")
-    magic, hlen = _PREFIX.unpack_from(data)
-    if magic != MAGIC:
-        raise WireError("bad-magic", f"starts with {magic!r}, expected {MAGIC!r}")
-    if hlen > MAX_HEADER_BYTES:
-        raise WireError("bad-length", f"header of {hlen} bytes (at most {MAX_HEADER_BYTES})")
-    body_end = len(data) - SIGNATURE_BYTES
-    payload_at = _PREFIX.size + hlen
-    if payload_at > body_end:
-        raise WireError("truncated", f"header of {hlen} bytes does not fit in {len(data)}")
-    header = _parse_header(data[_PREFIX.size:payload_at])
+    sealed = unseal(data)
+    header = _parse_header(sealed.header)
     kind, origin, to = parse_subject(subj)
     if (header["kind"], header["origin"], header["to"]) != (kind, origin, to):
         raise WireError("origin-mismatch", f"header says {header['kind']} from "
                         f"{header['origin']} to {header['to']}, subject is {subj}")
     if origin not in keys:
         raise WireError("unknown-origin", f"no public key for partner {origin!r}")
-    if not keys.verify(origin, data[body_end:], data[:body_end]):
+    if not keys.verify(origin, sealed.signature, sealed.signed):
         raise WireError("bad-signature", f"signature does not verify with {origin}'s key")
     env = Envelope(kind=kind, origin=origin, to=to, seq=header["seq"],
                    epoch=header["epoch"], sent=header["sent"],
                    agreement=header["agreement"], exercise=header["exercise"])
-    payload = data[payload_at:body_end]
+    payload = sealed.payload
     if kind == "tracks":
         return _decode_tracks(env, header, payload)
     if header["schema"] or header["rows"] or header["removed"]:
