@@ -17,11 +17,18 @@ from typing import Any
 
 import numpy as np
 import pytest
+from alert_scene import (  # tests/alerts, on sys.path for its tests
+    EAST_DUTY,
+    HOME_DUTY,
+    REGIONS,
+    T0,
+    WEST_DUTY,
+    WEST_RO,
+    WEST_SUP,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import box
 
-from skyshare.airspace import Region, Regions
 from skyshare.alerts.engine import EngineConfig
 from skyshare.alerts.notes import ActionNote, CaseNote
 from skyshare.alerts.restore import CASE_KINDS, case_entries, restore_cases, track_row
@@ -38,15 +45,6 @@ from skyshare.auth import Actor, Role
 from skyshare.model import NO_ADDRESS, SourceKind, TrackFlag, empty_tracks
 from skyshare.store.audit import AuditEntry, AuditLog
 
-T0 = 1_790_000_000.0
-# west answers for lon 0..10, east for 10..20; outside both it is the node's own, "home"
-REGIONS = Regions([Region("west", "West FIR", box(0, 40, 10, 50)),
-                   Region("east", "East FIR", box(10, 40, 20, 50))])
-WEST_DUTY = Actor("wanda", "west", Role.DUTY_OFFICER)
-WEST_SUP = Actor("walt", "west", Role.SUPERVISOR)
-WEST_RO = Actor("wes", "west", Role.READ_ONLY)
-EAST_DUTY = Actor("erin", "east", Role.DUTY_OFFICER)
-HOME_DUTY = Actor("hal", "home", Role.DUTY_OFFICER)
 ACTORS = [WEST_DUTY, WEST_SUP, WEST_RO, EAST_DUTY, HOME_DUTY]
 LON = {"west": 5.0, "east": 15.0, "home": 25.0}
 

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from alert_scene import (  # tests/alerts, on sys.path for its tests
+    EAST_DUTY,
+    HOME_DUTY,
+    REGIONS,
+    T0,
+    WEST_DUTY,
+    WEST_RO,
+    WEST_SUP,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import box
 
-from skyshare.airspace import Region, Regions
 from skyshare.alerts.engine import Alert, AlertEngine, EngineConfig
 from skyshare.alerts.rules import RulesConfig, evaluate
 from skyshare.alerts.workflow import State, Workflow, WorkflowConfig, WorkflowError
-from skyshare.auth import Actor, Role
+from skyshare.auth import Actor
 from skyshare.model import SourceKind, TrackFlag, empty_tracks
 from skyshare.store.audit import AuditLog, verify
-
-T0 = 1_790_000_000.0
-# partner "west" answers for lon 0..10, "east" for lon 10..20; the node itself is "home"
-REGIONS = Regions([Region("west", "West FIR", box(0, 40, 10, 50)),
-                   Region("east", "East FIR", box(10, 40, 20, 50))])
-WEST_DUTY = Actor("wanda", "west", Role.DUTY_OFFICER)
-WEST_SUP = Actor("walt", "west", Role.SUPERVISOR)
-WEST_RO = Actor("wes", "west", Role.READ_ONLY)
-EAST_DUTY = Actor("erin", "east", Role.DUTY_OFFICER)
-HOME_DUTY = Actor("hal", "home", Role.DUTY_OFFICER)
 
 
 def squawking(lons: list[float], squawk: int = 7700, exercise: bool = False) -> np.ndarray:

@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     fed = make_federation(tmp_path_factory.mktemp("cluster"), servers=3)
     with NatsCluster(fed.servers):
         yield fed
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[Any]:
+    """An event loop in a thread for a module's buses (:class:`fedkit.Loop`)."""
+    from .fedkit import Loop  # fedkit uses free_port from here
+
+    lp = Loop()
+    yield lp
+    lp.close()

@@ -18,13 +18,11 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
-import pytest
 from web.nodes import PASSWORD  # tests/, on sys.path (tests.share's root)
 
 from skyshare.alerts.workflow import State
@@ -33,17 +31,10 @@ from skyshare.share.setup import Layout, NodeExtras, init_federation
 from skyshare.store.audit import AUDIT_FILE, AuditLog
 
 from .conftest import free_port
+from .fedkit import Loop
 from .test_alertlink import AGREEMENTS, Site, close_site, emergency, open_site, wait_until
-from .test_federation import Loop
 
 START_S = 180.0  # a node's first start compiles the numba kernels
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[Loop]:
-    lp = Loop()
-    yield lp
-    lp.close()
 
 
 class West:

@@ -41,7 +41,7 @@ from skyshare.share.wire import Envelope, encode_alerts
 from skyshare.store.audit import AuditEntry, AuditLog
 from skyshare.web.alerts_api import case_json
 
-from .test_federation import Loop, bus, config, write_federation
+from .fedkit import Loop, bus, config, write_federation
 
 BOX = ("      - name: all\n"
        "        polygon: [[30.0, -10.0], [60.0, -10.0], [60.0, 50.0], [30.0, 50.0]]\n")
@@ -177,13 +177,6 @@ def raise_alert(site: Site, tracks: np.ndarray) -> str:
     site.link.wake()  # as the node's alerts loop does after each evaluation
     (new,) = {c.id for c in site.service.workflow.cases()} - before
     return new
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[Loop]:
-    lp = Loop()
-    yield lp
-    lp.close()
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ from skyshare.store.audit.verification import partner_heads, verify
 
 from .conftest import GRANTS
 from .conftest import Federation as NatsFederation
-from .test_federation import Loop, config, write_federation
+from .fedkit import Loop, config, write_federation
 
 
 # --------------------------------------------------------------------------- sites
@@ -161,13 +161,6 @@ def rewritten_log(path: Path, node: str, entries: int, tag: str) -> None:
 def fill(site: Site, n: int) -> None:
     site.audit.append_many([("alert.raised", f"A{i}", {"i": i}, "system", False, None)
                             for i in range(n)])
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[Loop]:
-    lp = Loop()
-    yield lp
-    lp.close()
 
 
 @pytest.fixture

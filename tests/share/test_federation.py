@@ -4,12 +4,10 @@ on what actually arrives, forged and malformed data refused, revocation, reconne
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,71 +22,19 @@ from skyshare.share.agreements import Agreement, AgreementSet
 from skyshare.share.federation import Federation
 from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsbus import NatsBus
-from skyshare.share.natsconf import NatsCredentials
-from skyshare.share.settings import FederationConfig
-from skyshare.share.setup import Layout, init_federation
+from skyshare.share.setup import Layout
 from skyshare.share.wire import Envelope, TrackMessage, decode, encode_tracks
 
-from .conftest import free_port
 from .egress_oracle import Receiver, agreements, check_step, next_pictures
+from .fedkit import AGREEMENTS, Loop, bus, config, write_federation
 
 T = TypeVar("T")
 
-AGREEMENTS = """\
-agreements:
-  - id: west-to-central
-    from: west
-    to: central
-    regions:
-      - name: box
-        polygon: [[40.0, 0.0], [50.0, 0.0], [50.0, 10.0], [40.0, 10.0]]
-    fields: [position]
-    max_rate_hz: 20
-  - id: central-to-west
-    from: central
-    to: west
-    regions:
-      - name: box
-        polygon: [[40.0, 0.0], [50.0, 0.0], [50.0, 10.0], [40.0, 10.0]]
-    fields: [position, identity]
-    max_rate_hz: 20
-  - id: east-to-central
-    from: east
-    to: central
-    regions:
-      - name: box
-        polygon: [[40.0, 10.0], [50.0, 10.0], [50.0, 20.0], [40.0, 20.0]]
-    fields: [position]
-"""
 OWN = (1 << SourceKind.ADSB)
 CONFIRMED_POS = int(TrackFlag.CONFIRMED | TrackFlag.HAS_POSITION)
 
 
 # --------------------------------------------------------------------------- fixtures
-class Loop:
-    """An event loop in a thread: buses stay connected across hypothesis examples."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 15.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        async def cancel_rest() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        self.run(cancel_rest())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
 @dataclass(repr=False)
 class Inbox:
     """What a raw subscriber received."""
@@ -105,35 +51,9 @@ class Inbox:
         assert len(self.messages) >= count, f"{len(self.messages)} of {count} arrived"
 
 
-def write_federation(root: Path, text: str = AGREEMENTS) -> Layout:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "agreements.yaml").write_text(text)
-    return init_federation(root / "fed", [root / "agreements.yaml"], port=free_port())
-
-
-def config(layout: Layout, me: str, **changes: Any) -> FederationConfig:
-    fed = layout.root
-    return FederationConfig(agreements=layout.agreements,
-                            credentials=fed / "nats" / "creds" / f"{me}.json",
-                            public_keys=fed / "keys" / "public", key=fed / "keys" / f"{me}.key",
-                            **changes)
-
-
-def bus(layout: Layout, user: str) -> NatsBus:
-    creds = NatsCredentials.load(layout.nats_dir / "creds" / f"{user}.json")
-    return NatsBus.from_credentials(creds, name=f"test-{user}")
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[Loop]:
-    lp = Loop()
-    yield lp
-    lp.close()
-
-
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Layout]:
-    out = write_federation(tmp_path_factory.mktemp("federation"))
+    out = write_federation(tmp_path_factory.mktemp("federation"), AGREEMENTS)
     with out.cluster():
         yield out
 
@@ -283,7 +203,7 @@ def run_steps(fed: Federation, loop: Loop, own: np.ndarray, until: float,
 
 def test_revoking_an_agreement_stops_its_data_within_5_s(
         tmp_path: Path, loop: Loop) -> None:
-    layout = write_federation(tmp_path / "revoke")
+    layout = write_federation(tmp_path / "revoke", AGREEMENTS)
     with layout.cluster() as cluster:
         sender = Federation("west", "west-node", config(layout, "west", reload_every_s=0.5),
                             tmp_path / "w")
@@ -315,7 +235,7 @@ def test_revoking_an_agreement_stops_its_data_within_5_s(
 
 def test_nodes_reconnect_by_themselves_after_a_server_restart(
         tmp_path: Path, loop: Loop) -> None:
-    layout = write_federation(tmp_path / "restart")
+    layout = write_federation(tmp_path / "restart", AGREEMENTS)
     with layout.cluster() as cluster:
         sender = Federation("west", "west-node", config(layout, "west"), tmp_path / "w")
         receiver = Federation("central", "central-node", config(layout, "central"),
