@@ -197,6 +197,7 @@ class Federation:
     # ------------------------------------------------------------------ worker side
     def merge(self, own: TrackBatch, now: float) -> TrackBatch:
         """The common picture: ``own`` merged with what partners sent (worker thread)."""
+        self._accepted.clear()  # a caller that never says when it publishes keeps none
         while self._inbox:
             subj, data, received = self._inbox.popleft()
             self._accept(subj, data, received)
