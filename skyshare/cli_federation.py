@@ -37,7 +37,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from skyshare.share.federation import AgreementFiles
+    from skyshare.share.agreements import AgreementFiles
     from skyshare.share.setup import Layout, follow_agreements
 
     layout = Layout.load(args.dir)

@@ -461,6 +461,33 @@ def _yaml_files(path: Path) -> list[Path]:
     return [path]
 
 
+@dataclass(frozen=True)
+class AgreementFiles:
+    """The files an agreement set is read from, with their modification times and sizes:
+    two differ when a file was edited, added or removed (how nodes and ``serve`` notice
+    an edit, a revocation say, without reading the YAML each second)."""
+
+    stamp: tuple[tuple[str, float, int], ...]
+
+    @classmethod
+    def of(cls, paths: Iterable[str | Path]) -> AgreementFiles:
+        found: list[tuple[str, float, int]] = []
+        for path in paths:
+            try:
+                files = _yaml_files(Path(path))
+            except AgreementError as exc:  # the loader will say so when it reads them
+                found.append((str(exc), 0.0, -1))
+                continue
+            for f in files:
+                try:
+                    st = f.stat()
+                except OSError:
+                    found.append((str(f), 0.0, -1))
+                    continue
+                found.append((str(f), st.st_mtime, st.st_size))
+        return cls(tuple(found))
+
+
 def load_agreements(paths: Iterable[str | Path]) -> AgreementSet:
     """The agreements of YAML files and folders (every ``*.yaml``/``*.yml`` of a folder,
     sorted by name) as one checked set."""

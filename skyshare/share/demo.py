@@ -26,7 +26,7 @@ from typing import Final, TextIO
 
 from skyshare.demo import ensure_demo_users
 from skyshare.errors import SkyshareError
-from skyshare.share.federation import AgreementFiles
+from skyshare.share.agreements import AgreementFiles
 from skyshare.share.natsserver import NatsCluster
 from skyshare.share.setup import Layout, NodeExtras, follow_agreements, init_federation
 

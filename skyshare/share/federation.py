@@ -39,7 +39,6 @@ import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -49,7 +48,7 @@ from skyshare.errors import ConfigError, SkyshareError
 from skyshare.fusion.partners import PartnerTracks
 from skyshare.latency import LatencyWindow
 from skyshare.model import SOURCE_KIND_NAMES, TrackBatch, TrackFlag
-from skyshare.share.agreements import Agreement, AgreementSet, load_agreements
+from skyshare.share.agreements import Agreement, AgreementFiles, AgreementSet, load_agreements
 from skyshare.share.bus import Bus
 from skyshare.share.egress import EgressFilter, Outgoing
 from skyshare.share.keys import NodeKey, PublicKeys
@@ -82,27 +81,6 @@ KEY_FILE: Final = "federation.key"
 INBOX_LIMIT: Final = 10_000  # messages waiting for the worker; beyond: dropped, counted
 LOG_EVERY_S: Final = 60.0
 _EXERCISE: Final = np.uint16(TrackFlag.EXERCISE)
-
-
-@dataclass(frozen=True)
-class AgreementFiles:
-    """The agreement files and their modification times, to notice edits."""
-
-    paths: tuple[Path, ...]
-    stamp: tuple[tuple[str, float, int], ...]
-
-    @classmethod
-    def of(cls, paths: tuple[Path, ...]) -> AgreementFiles:
-        found: list[tuple[str, float, int]] = []
-        for p in paths:
-            files = sorted(p.glob("*.y*ml")) if p.is_dir() else [p]
-            for f in files:
-                try:
-                    st = f.stat()
-                except OSError:
-                    continue
-                found.append((str(f), st.st_mtime, st.st_size))
-        return cls(paths, tuple(found))
 
 
 class Federation:

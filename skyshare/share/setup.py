@@ -35,8 +35,7 @@ from typing import Any, Final, TextIO
 import yaml
 
 from skyshare.errors import ConfigError, SkyshareError
-from skyshare.share.agreements import AgreementSet, load_agreements
-from skyshare.share.federation import AgreementFiles
+from skyshare.share.agreements import AgreementFiles, AgreementSet, load_agreements
 from skyshare.share.keys import NodeKey
 from skyshare.share.natsbus import NatsBus
 from skyshare.share.natsconf import (

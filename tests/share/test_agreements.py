@@ -416,3 +416,23 @@ def test_check_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
         main(["agreements", "check", "--help"])
     text = capsys.readouterr().out
     assert "examples:" in text and "--at" in text and "--json" in text
+
+
+def test_agreement_files_notice_edits_additions_and_removals(tmp_path: Path) -> None:
+    from skyshare.share.agreements import AgreementFiles
+
+    folder = tmp_path / "agreements"
+    folder.mkdir()
+    first = folder / "a.yaml"
+    first.write_text("agreements: []\n")
+    before = AgreementFiles.of([folder])
+    assert AgreementFiles.of([folder]) == before  # nothing changed
+    first.write_text("agreements: []  # edited\n")
+    edited = AgreementFiles.of([folder])
+    assert edited != before
+    (folder / "b.yml").write_text("agreements: []\n")
+    added = AgreementFiles.of([folder])
+    assert added != edited
+    (folder / "b.yml").unlink()
+    first.unlink()
+    assert AgreementFiles.of([folder]) not in (before, edited, added)  # an empty folder
