@@ -661,10 +661,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _quiet_tls_eof(record: logging.LogRecord) -> bool:
+    """Drop asyncio's note that a TLS peer closed (nats-py's protocol answers True to
+    eof_received, which asyncio's TLS transport ignores and mentions at WARNING on every
+    disconnect): it says nothing an operator can act on."""
+    return not record.getMessage().startswith("returning true from eof_received()")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("asyncio").addFilter(_quiet_tls_eof)
     try:
         return int(args.func(args))
     except SkyshareError as exc:

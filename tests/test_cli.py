@@ -116,3 +116,16 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
         main(["run", "--help"])
     text = capsys.readouterr().out
     assert "--beast-connect" in text and "examples:" in text and "30005" in text
+
+
+def test_asyncio_tls_eof_note_is_dropped_and_other_asyncio_warnings_kept() -> None:
+    import logging
+
+    from skyshare.cli import _quiet_tls_eof
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("asyncio", logging.WARNING, __file__, 1, msg, None, None)
+
+    assert not _quiet_tls_eof(record("returning true from eof_received() has no effect "
+                                      "when using ssl"))
+    assert _quiet_tls_eof(record("Task was destroyed but it is pending!"))
