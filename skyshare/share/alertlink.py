@@ -67,6 +67,7 @@ from skyshare.share.bus import Bus, DurableBus, EmbeddedBus
 from skyshare.share.federation import Federation
 from skyshare.share.natsbus import NatsBus
 from skyshare.share.natsconf import alerts_stream_name
+from skyshare.share.status import Throttled
 from skyshare.share.wire import (
     AlertMessage,
     Sequencer,
@@ -80,7 +81,6 @@ log = logging.getLogger("skyshare.share")
 
 DURABLE: Final = "node"
 """The durable consumer each node reads its alerts stream with."""
-LOG_EVERY_S: Final = 60.0
 _HANDOVER_KINDS: Final = ("alert.handover_offered", "alert.handover_accepted",
                           "alert.handover_declined")
 
@@ -123,7 +123,7 @@ class AlertLink:
         self._flushing = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._logged: dict[tuple[str, str], float] = {}
+        self._said = Throttled(log)
 
     @property
     def unsent(self) -> int:
@@ -159,7 +159,7 @@ class AlertLink:
             agreement = self._agreement(partner, now, handover=_handed(case, partner))
             if agreement is None:
                 self.stats.not_agreed[partner] += 1
-                self._log_once(partner, "not-agreed", f"alert {case.id} not sent to "
+                self._said.warn(partner, "not-agreed", f"alert {case.id} not sent to "
                                f"{partner}: no agreement in force from {self.me} to "
                                f"{partner} has alerts: true (or handover: true for a "
                                "hand-over)")
@@ -228,7 +228,7 @@ class AlertLink:
                 await self.start()
                 break
             except SkyshareError as exc:
-                self._log_once("*", "start", f"alerts link not started ({exc}); the "
+                self._said.warn("*", "start", f"alerts link not started ({exc}); the "
                                "operator creates the streams (skyshare federation serve)")
                 await _wait(stop, retry_s)
         while not stop.is_set():
@@ -279,7 +279,7 @@ class AlertLink:
                 except SkyshareError as exc:
                     failed.add(item.subject)
                     at += 1
-                    self._log_once(item.subject, "send", f"alerts to {item.subject} not "
+                    self._said.warn(item.subject, "send", f"alerts to {item.subject} not "
                                    f"sent yet (kept for the next try): {exc}")
                     continue
                 with self._lock:
@@ -331,19 +331,7 @@ class AlertLink:
 
     # ------------------------------------------------------------------ counting
     def _drop(self, origin: str, reason: str, detail: str) -> None:
-        st = self.fed.status.get(origin)
-        if st is None:
-            self.fed.dropped_unknown[reason] += 1
-        else:
-            st.dropped[reason] += 1
-        self._log_once(origin, reason, f"dropped an alerts message from {origin or '?'}: "
-                       f"{detail}")
-
-    def _log_once(self, who: str, reason: str, text: str) -> None:
-        now = time.monotonic()
-        if now - self._logged.get((who, reason), -math.inf) >= LOG_EVERY_S:
-            self._logged[(who, reason)] = now
-            log.warning("%s (%s; repeats are counted, logged once a minute)", text, reason)
+        self.fed.drop(origin, reason, detail, what="an alerts message")
 
 
 def note_of(case: Case, origin: str, volume: str | None, fields: tuple[str, ...],

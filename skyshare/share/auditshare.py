@@ -70,6 +70,7 @@ from skyshare.share.bus import DurableBus
 from skyshare.share.federation import Federation
 from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsconf import AUDIT_STREAM, audit_subject
+from skyshare.share.status import Throttled
 from skyshare.share.wire import WireError, WireReason, canonical_json, seal, unseal
 from skyshare.store.audit import AuditLog, Head
 from skyshare.store.audit.heads import (
@@ -88,7 +89,6 @@ OUTBOX_LIMIT: Final = 10_000
 """Heads waiting for the bus; beyond, the oldest are dropped (they stay in the heads file)."""
 STOP_FLUSH_S: Final = 5.0
 """How long the last head may take to reach JetStream when the node stops."""
-LOG_EVERY_S: Final = 60.0
 CLOCK_SLACK_S: Final = 1.0
 """A lower seq published less than this after the last head recorded is taken for an
 old head, not a cut log: a node stamps a head's time just before it waits for the log
@@ -225,7 +225,7 @@ class AuditShare:
         self._loaded = self._consuming = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._logged: dict[tuple[str, str], float] = {}
+        self._said = Throttled(log)
 
     # ------------------------------------------------------------------ views
     def latest(self, partner: str) -> Head | None:
@@ -271,7 +271,7 @@ class AuditShare:
                 stored = await self.bus.publish_durable(
                     audit_subject(self.me), payload, f"{self.me}:{head.seq}:{head.hash}")
             except SkyshareError as exc:
-                self._log_once("*", "send", f"audit head {head.seq} not sent yet (kept for "
+                self._said.warn("*", "send", f"audit head {head.seq} not sent yet (kept for "
                                f"the next try): {exc}")
                 break
             self._pop(head)
@@ -311,7 +311,7 @@ class AuditShare:
                 try:
                     await self.start()
                 except SkyshareError as exc:
-                    self._log_once("*", "start", f"partners' audit heads not read yet "
+                    self._said.warn("*", "start", f"partners' audit heads not read yet "
                                    f"({exc}); the operator creates the stream {AUDIT_STREAM} "
                                    "(skyshare federation serve)")
             try:
@@ -413,15 +413,5 @@ class AuditShare:
 
     # ------------------------------------------------------------------ counting
     def _drop(self, origin: str, reason: str, detail: str) -> None:
-        st = self.fed.status.get(origin)
-        if st is None:
-            self.fed.dropped_unknown[reason] += 1
-        else:
-            st.dropped[reason] += 1
-        self._log_once(origin, reason, f"dropped an audit head from {origin or '?'}: {detail}")
+        self.fed.drop(origin, reason, detail, what="an audit head")
 
-    def _log_once(self, who: str, reason: str, text: str) -> None:
-        now = time.monotonic()
-        if now - self._logged.get((who, reason), -math.inf) >= LOG_EVERY_S:
-            self._logged[(who, reason)] = now
-            log.warning("%s (%s; repeats are counted, logged once a minute)", text, reason)

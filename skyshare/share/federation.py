@@ -55,7 +55,7 @@ from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsbus import NatsBus
 from skyshare.share.natsconf import NatsCredentials
 from skyshare.share.settings import FederationConfig
-from skyshare.share.status import PartnerStatus
+from skyshare.share.status import PartnerStatus, Throttled
 from skyshare.share.wire import (
     Envelope,
     Kind,
@@ -79,7 +79,6 @@ log = logging.getLogger("skyshare.share")
 
 KEY_FILE: Final = "federation.key"
 INBOX_LIMIT: Final = 10_000  # messages waiting for the worker; beyond: dropped, counted
-LOG_EVERY_S: Final = 60.0
 _EXERCISE: Final = np.uint16(TrackFlag.EXERCISE)
 
 
@@ -119,7 +118,7 @@ class Federation:
         self._replays = ReplayGuard()
         self._subscribed: set[str] = set()
         self._checked = 0.0
-        self._logged: dict[tuple[str, str], float] = {}
+        self._said = Throttled(log)
         self.dropped_unknown: Counter[str] = Counter()
         self.reload_error = ""
         self.audit_share: AuditShare | None = None  # set by the node once it runs one
@@ -128,7 +127,7 @@ class Federation:
     def on_message(self, subj: str, data: bytes) -> None:
         """A message from the bus (event loop): queued for the worker, never decoded here."""
         if len(self._inbox) >= INBOX_LIMIT:
-            self._drop(_origin_of(subj), "inbox-full", "the pipeline is not keeping up")
+            self.drop(_origin_of(subj), "inbox-full", "the pipeline is not keeping up")
             return
         self._inbox.append((subj, data, self._clock()))
 
@@ -155,7 +154,7 @@ class Federation:
                 await self.bus.publish(subj, payload)
             except SkyshareError as exc:  # not connected: the data is stale by the next step
                 self._outbox.clear()
-                self._log_once("*", "send", f"cannot publish: {exc}")
+                self._said.warn("*", "send", f"cannot publish: {exc}")
                 return
 
     async def send_status(self) -> None:
@@ -170,7 +169,7 @@ class Federation:
             try:
                 await self.bus.publish(env.subject, encode_status(env, body, self.key))
             except SkyshareError as exc:
-                self._log_once(name, "status", f"cannot send status: {exc}")
+                self._said.warn(name, "status", f"cannot send status: {exc}")
 
     # ------------------------------------------------------------------ worker side
     def merge(self, own: TrackBatch, now: float) -> TrackBatch:
@@ -208,16 +207,16 @@ class Federation:
         try:
             msg = decode(data, subject=subj, keys=self.keys)
         except WireError as exc:
-            self._drop(_origin_of(subj), exc.reason, str(exc))
+            self.drop(_origin_of(subj), exc.reason, str(exc))
             return
         env = msg.envelope
         st = self.status.get(env.origin)
         if st is None or env.to != self.me:
-            self._drop(env.origin, "unknown-partner", "no agreement names this partner")
+            self.drop(env.origin, "unknown-partner", "no agreement names this partner")
             return
         verdict = self._replays.check(env)
         if verdict != "new":
-            self._drop(env.origin, "replayed", f"{env.kind} {env.seq} of epoch "
+            self.drop(env.origin, "replayed", f"{env.kind} {env.seq} of epoch "
                        f"{env.epoch:.3f} is a {verdict}")
             return
         st.heard_at(received)
@@ -234,15 +233,15 @@ class Federation:
         env = msg.envelope
         a = self.agreements.between(env.origin, self.me, received)
         if a is None:
-            self._drop(env.origin, "no-agreement", "no agreement in force lets it give us tracks")
+            self.drop(env.origin, "no-agreement", "no agreement in force lets it give us tracks")
             return
         if env.agreement != a.id:
-            self._drop(env.origin, "wrong-agreement",
+            self.drop(env.origin, "wrong-agreement",
                        f"message names agreement {env.agreement!r}, in force is {a.id!r}")
             return
         problem = self._grant_problem(a, msg.tracks)
         if problem:
-            self._drop(env.origin, problem[0], problem[1])
+            self.drop(env.origin, problem[0], problem[1])
             return
         self.partners.ingest(self.index[env.origin], msg.tracks, msg.removed, env.sent,
                              received)
@@ -265,19 +264,18 @@ class Federation:
                 f"{int(np.count_nonzero(bad))} of {len(rows)} row(s) carry a field not granted "
                 "or lie outside the agreed regions")
 
-    def _drop(self, origin: str, reason: str, detail: str) -> None:
+    def drop(self, origin: str, reason: str, detail: str, what: str = "a message") -> None:
+        """Count a refused message from ``origin`` under ``reason`` in its partner status
+        (``dropped_unknown`` when no agreement names it), and log it at most once a
+        minute per kind of message, origin and reason.  The alert link and the audit
+        share count their refusals here too, so a partner's status shows them all."""
         st = self.status.get(origin)
         if st is None:
             self.dropped_unknown[reason] += 1
         else:
             st.dropped[reason] += 1
-        self._log_once(origin, reason, f"dropped a message from {origin or '?'}: {detail}")
-
-    def _log_once(self, who: str, reason: str, text: str) -> None:
-        now = time.monotonic()
-        if now - self._logged.get((who, reason), -math.inf) >= LOG_EVERY_S:
-            self._logged[(who, reason)] = now
-            log.warning("%s (%s; repeats are counted, logged once a minute)", text, reason)
+        self._said.warn(f"{what}:{origin}", reason,
+                        f"dropped {what} from {origin or '?'}: {detail}")
 
     # ------------------------------------------------------------------ egress
     def _filter(self, a: Agreement) -> EgressFilter:

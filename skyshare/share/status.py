@@ -16,7 +16,9 @@ partner sends data that is refused.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -115,3 +117,19 @@ class PartnerStatus:
 
 def _finite(value: float) -> float | None:
     return round(value, 3) if math.isfinite(value) else None
+
+
+class Throttled:
+    """Warnings said at most once per ``every_s`` for each (who, reason): a partner that
+    sends garbage all day fills its counters, not the log."""
+
+    def __init__(self, logger: logging.Logger, every_s: float = 60.0) -> None:
+        self.logger, self.every_s = logger, every_s
+        self._said: dict[tuple[str, str], float] = {}
+
+    def warn(self, who: str, reason: str, text: str) -> None:
+        now = time.monotonic()
+        if now - self._said.get((who, reason), -math.inf) >= self.every_s:
+            self._said[(who, reason)] = now
+            self.logger.warning("%s (%s; repeats are counted, logged once a minute)", text,
+                                reason)
