@@ -71,7 +71,14 @@ from skyshare.share.federation import Federation
 from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsconf import AUDIT_STREAM, audit_subject
 from skyshare.share.status import Throttled
-from skyshare.share.wire import WireError, WireReason, canonical_json, seal, unseal
+from skyshare.share.wire import (
+    WireError,
+    WireReason,
+    canonical_json,
+    only_wire_errors,
+    seal,
+    unseal,
+)
 from skyshare.store.audit import AuditLog, Head
 from skyshare.store.audit.heads import (
     PARTNER_HEAD,
@@ -114,12 +121,7 @@ def encode_head(origin: str, head: Head, key: NodeKey) -> bytes:
 
 def decode_head(data: bytes, *, subject: str, keys: PublicKeys) -> tuple[str, Head]:
     """(origin, head) of a message received on ``subject``; raises only WireError."""
-    try:
-        return _decode(bytes(data), subject, keys)
-    except WireError:
-        raise
-    except Exception as exc:  # a bug here must not crash the node: count it as bad input
-        raise WireError("bad-value", f"undecodable ({type(exc).__name__}: {exc})") from exc
+    return only_wire_errors(_decode, bytes(data), subject, keys)
 
 
 def subject_origin(subject: str) -> str | None:

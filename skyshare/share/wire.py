@@ -51,7 +51,7 @@ import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Final, Literal, NamedTuple, get_args
+from typing import Any, Final, Literal, NamedTuple, TypeVar, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +66,8 @@ from skyshare.errors import SkyshareError
 from skyshare.model import TRACK_DTYPE, TrackBatch, TrackFlag
 from skyshare.share.agreements import AGREEMENT_ID, PARTNER_NAME
 from skyshare.share.keys import SIGNATURE_BYTES, NodeKey, PublicKeys
+
+M = TypeVar("M")
 
 MAGIC: Final = b"SKY1"
 VERSION: Final = 1
@@ -320,11 +322,19 @@ def encode_status(envelope: Envelope, body: StatusBody, key: NodeKey) -> bytes:
 # --------------------------------------------------------------------------- decoding
 def decode(data: bytes, *, subject: str, keys: PublicKeys) -> Message:
     """Check and decode one message received on ``subject``; raises only WireError."""
+    return only_wire_errors(_decode, bytes(data), subject, keys)
+
+
+def only_wire_errors(decoder: Callable[[bytes, str, PublicKeys], M], data: bytes,
+                     subject: str, keys: PublicKeys) -> M:
+    """``decoder(data, subject, keys)``, any exception but WireError turned into
+    WireError("bad-value"): a bug in a decoder must not crash the node, it is counted as
+    bad input (the fuzz tests fail if this ever catches anything)."""
     try:
-        return _decode(bytes(data), subject, keys)
+        return decoder(data, subject, keys)
     except WireError:
         raise
-    except Exception as exc:  # a bug here must not crash the node: count it as bad input
+    except Exception as exc:
         raise WireError("bad-value", f"undecodable ({type(exc).__name__}: {exc})") from exc
 
 
