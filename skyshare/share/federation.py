@@ -47,7 +47,7 @@ import numpy as np
 from skyshare.errors import ConfigError, SkyshareError
 from skyshare.fusion.partners import PartnerTracks
 from skyshare.latency import LatencyWindow
-from skyshare.model import SOURCE_KIND_NAMES, TrackBatch, TrackFlag
+from skyshare.model import TrackBatch, TrackFlag
 from skyshare.share.agreements import Agreement, AgreementFiles, AgreementSet, load_agreements
 from skyshare.share.bus import Bus
 from skyshare.share.egress import EgressFilter, Outgoing
@@ -71,6 +71,7 @@ from skyshare.share.wire import (
     parse_subject,
     subject,
 )
+from skyshare.store.audit.heads import format_utc
 
 if TYPE_CHECKING:
     from skyshare.share.auditshare import AuditShare
@@ -323,16 +324,15 @@ class Federation:
             log.error("agreements not reloaded, the previous ones stay in force: %s", exc)
             return
         self.reload_error = ""
-        self._retire(self.agreements, fresh, now)
+        self._retire(fresh, now)
         self.agreements = fresh
         log.info("agreements reloaded: %d in force", len(fresh.active(now)))
 
-    def _retire(self, old: AgreementSet, fresh: AgreementSet, now: float) -> None:
+    def _retire(self, fresh: AgreementSet, now: float) -> None:
         """Agreements gone from the files: their receivers drop what they had."""
         for agreement_id in set(self._filters) - {a.id for a in fresh}:
             f = self._filters.pop(agreement_id)
-            gone = old[agreement_id] if agreement_id in {a.id for a in old} else f.agreement
-            self._queue_tracks(gone, f.withdraw_all(now), now)
+            self._queue_tracks(f.agreement, f.withdraw_all(now), now)
 
     # ------------------------------------------------------------------ views
     def partners_json(self, now: float) -> list[dict[str, object]]:
@@ -356,26 +356,15 @@ class Federation:
 
     def provenance_json(self, track_id: int) -> list[dict[str, object]]:
         return [{"partner": c.partner, "remote_track_id": c.remote_track_id,
-                 "sources": [SOURCE_KIND_NAMES[k] for k in range(8) if c.sources >> k & 1],
+                 "sources": list(c.source_kinds),
                  "last_seen": c.last_seen if math.isfinite(c.last_seen) else None}
                 for c in self.partners.provenance(track_id)]
-
-    def summary_json(self, now: float) -> dict[str, object]:
-        states = Counter(p["state"] for p in self.partners_json(now))
-        p50, p99 = self.latency.quantiles()
-        return {"partner": self.me, "partners": len(self.status),
-                "connected": states["connected"], "lagging": states["lagging"],
-                "down": states["down"], "bus_connected": self.bus.connected,
-                "partner_latency_p50_s": p50 if math.isfinite(p50) else None,
-                "partner_latency_p99_s": p99 if math.isfinite(p99) else None,
-                "agreements_error": self.reload_error or None}
 
 
 def agreement_json(a: Agreement, now: float) -> dict[str, object]:
     return {"id": a.id, "active": a.active_at(now), "fields": list(a.fields),
             "sources": a.sources, "max_rate_hz": a.max_rate_hz, "min_delay_s": a.min_delay_s,
-            "until": (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(a.valid_until))
-                      if a.valid_until is not None else None),
+            "until": format_utc(a.valid_until) if a.valid_until is not None else None,
             "revoked": a.revoked}
 
 

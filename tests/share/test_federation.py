@@ -8,7 +8,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -188,6 +188,32 @@ def test_forged_and_malformed_data_is_dropped_counted_and_never_fused(
     finally:
         loop.run(east.close())
         loop.run(receiver.bus.close())
+
+
+def test_an_agreement_removed_from_the_files_withdraws_what_it_gave(
+        layout: Layout, loop: Loop, west_bus: NatsBus, central_inbox: Inbox,
+        tmp_path: Path) -> None:
+    files = tmp_path / "agreements.yaml"
+    files.write_text(AGREEMENTS)
+    cfg = replace(config(layout, "west"), agreements=(files,), reload_every_s=0.1)
+    sender = Federation("west", "west-node", cfg, tmp_path, bus=west_bus)
+    own = picture_row(45.0, 5.0, track_id=41)
+    start = len(central_inbox.messages)
+    now = time.time()
+    sender.outgoing(own, own, now)
+    loop.run(sender.send_pending())
+    central_inbox.wait_for(start + 1)
+    tracks, removed, _ = arrived(layout, central_inbox, start)
+    assert list(tracks["track_id"]) == [41] and not len(removed)
+    kept = AGREEMENTS.split("  - id: central-to-west")[1]
+    files.write_text("agreements:\n  - id: central-to-west" + kept)  # west-to-central gone
+    start = len(central_inbox.messages)
+    sender.outgoing(own, own, now + 1.0)
+    loop.run(sender.send_pending())
+    central_inbox.wait_for(start + 1)
+    tracks, removed, _ = arrived(layout, central_inbox, start)
+    assert not len(tracks) and list(removed) == [41]
+    assert [a.id for a in sender.agreements.outgoing("west")] == []
 
 
 # --------------------------------------------------------------------------- live behaviour
