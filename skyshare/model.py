@@ -219,9 +219,8 @@ def empty_reports(n: int = 0) -> ReportBatch:
     return out
 
 
-def empty_tracks(n: int = 0) -> TrackBatch:
-    """``n`` tracks with every field set to its 'unknown' value."""
-    out = np.zeros(n, dtype=TRACK_DTYPE)
+def _unknown_track() -> TrackBatch:
+    out = np.zeros(1, dtype=TRACK_DTYPE)
     for name in ("lat", "lon", "alt", "alt_geo", "groundspeed", "track", "vertical_rate",
                  "pos_sigma", "rssi", "last_pos"):
         out[name] = np.nan
@@ -230,6 +229,39 @@ def empty_tracks(n: int = 0) -> TrackBatch:
     for name in ("nic", "nacp", "sil"):
         out[name] = UNKNOWN_U8
     return out
+
+
+_TRACK_ROW: Final = np.dtype((np.void, TRACK_DTYPE.itemsize))
+_UNKNOWN_TRACK: Final = _unknown_track().view(_TRACK_ROW)
+
+
+def empty_tracks(n: int = 0) -> TrackBatch:
+    """``n`` tracks with every field set to its 'unknown' value."""
+    out = np.empty(n, _TRACK_ROW)
+    out[:] = _UNKNOWN_TRACK
+    return out.view(TRACK_DTYPE)
+
+
+def track_bytes(rows: TrackBatch) -> npt.NDArray[np.void]:
+    """``rows`` seen as opaque fixed-size records, for fast moves.
+
+    TRACK_DTYPE is packed (unaligned), and numpy copies such structured rows field by
+    field: selecting or concatenating 20,000 rows takes milliseconds.  Moving the same
+    bytes as opaque records is a plain memory copy, some 30 times faster.
+    """
+    return np.ascontiguousarray(rows).view(_TRACK_ROW)
+
+
+def take_tracks(rows: TrackBatch,
+                index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> TrackBatch:
+    """``rows[index]`` (a copy), fast (see :func:`track_bytes`)."""
+    return track_bytes(rows)[index].view(TRACK_DTYPE)
+
+
+def concat_tracks(batches: list[TrackBatch]) -> TrackBatch:
+    """The batches one after the other (a copy), fast (see :func:`track_bytes`)."""
+    return np.concatenate([np.empty(0, _TRACK_ROW), *map(track_bytes, batches)]).view(
+        TRACK_DTYPE)
 
 
 def frame_hex(frames: FrameBatch) -> list[str]:

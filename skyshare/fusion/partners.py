@@ -51,14 +51,16 @@ from skyshare.fusion.partner_assoc import (
     nearest_in_gate,
 )
 from skyshare.fusion.partner_merge import assign_ids, combine
-from skyshare.fusion.partner_table import IngestResult, PartnerTable, concatenate, take
+from skyshare.fusion.partner_table import IngestResult, PartnerTable
 from skyshare.fusion.proximity import fill_grid, new_grid
 from skyshare.model import (
     SOURCE_KIND_NAMES,
     TRACK_DTYPE,
     TrackBatch,
     TrackFlag,
+    concat_tracks,
     empty_tracks,
+    take_tracks,
 )
 
 __all__ = ["IngestResult", "PartnerContribution", "PartnerStats", "PartnerTracks", "warm_up"]
@@ -186,11 +188,11 @@ class PartnerTracks:
         if own.dtype != TRACK_DTYPE:
             raise TypeError(f"expected TRACK_DTYPE rows, got {own.dtype}")
         now = float(now)
-        own = take(own, own["flags"] & _CONFIRMED != 0)  # a copy: the caller's rows stay
+        own = take_tracks(own, own["flags"] & _CONFIRMED != 0)  # a copy: the caller's stay
         rows, part = self._concatenated()
         own_pts, prt_pts, live = self._points(own, rows, part, now)
         group, n_groups = self._associate(own_pts, prt_pts, part, live)
-        out = concatenate([own, empty_tracks(n_groups - len(own))])
+        out = concat_tracks([own, empty_tracks(n_groups - len(own))])
         combine(out, out["callsign"].view(np.uint64), len(own), rows,
                 rows["callsign"].view(np.uint64), prt_pts, part, group, now,
                 NEWER_MARGIN_S, self.coast_after_s)
@@ -199,7 +201,7 @@ class PartnerTracks:
             self._next_id)
         out["track_id"][len(own):] = ids
         self._remember(group, out["track_id"], rows, part, prt_pts)
-        return _sorted_by_id(out)
+        return _sorted_by_id(out, len(own))
 
     def provenance(self, picture_track_id: int) -> list[PartnerContribution]:
         """The partner rows behind a track of the last merged picture (empty: none)."""
@@ -226,7 +228,7 @@ class PartnerTracks:
         if versions != self._cat_versions:
             rows = [t.rows for t in self._tables]
             part = [np.full(len(r), i, np.int64) for i, r in enumerate(rows)]
-            self._cat = (concatenate(rows),
+            self._cat = (concat_tracks(rows),
                          np.concatenate([np.zeros(0, np.int64), *part]))
             self._cat_versions = versions
         return self._cat
@@ -323,9 +325,16 @@ def _max_slack(own: Points, prt: Points, live: npt.NDArray[np.bool_]) -> float:
     return max((float(s.max()) for s in slack if len(s)), default=0.0)
 
 
-def _sorted_by_id(out: TrackBatch) -> TrackBatch:
-    """``out`` sorted by track_id (a stable radix sort of the u4 ids: fast)."""
+def _sorted_by_id(out: TrackBatch, n_own: int) -> TrackBatch:
+    """``out`` sorted by track_id (a stable radix sort of the u4 ids: fast).  Its first
+    ``n_own`` rows are the own picture, usually sorted already and below the ids of
+    partner-only aircraft: then only the rest is sorted."""
     ids = out["track_id"]
-    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
-        return take(out, np.argsort(ids, kind="stable"))
-    return out
+    if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
+        return out
+    own, rest = ids[:n_own], ids[n_own:]
+    if (n_own and len(rest) and bool(np.all(own[1:] > own[:-1]))
+            and own[-1] < rest.min()):
+        order = np.concatenate([np.arange(n_own), n_own + np.argsort(rest, kind="stable")])
+        return take_tracks(out, order)
+    return take_tracks(out, np.argsort(ids, kind="stable"))

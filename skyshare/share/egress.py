@@ -54,7 +54,14 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.model import TRACK_DTYPE, SourceKind, TrackBatch, TrackFlag, empty_tracks
+from skyshare.model import (
+    TRACK_DTYPE,
+    SourceKind,
+    TrackBatch,
+    TrackFlag,
+    empty_tracks,
+    track_bytes,
+)
 from skyshare.share.agreements import Agreement
 from skyshare.share.regions import RegionIndex
 
@@ -108,6 +115,21 @@ class EgressStats:
     overflow: int  # samples not queued because the delay line was full
 
 
+def grant_masks(fields: tuple[str, ...]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """(keep, fill): per byte of a TRACK_DTYPE row, the bits a grant of ``fields`` lets
+    through, and the unknown row's value of the other bits.  ``row & keep | fill`` is the
+    row blanked to the grant (the ``flags`` bytes keep only the granted bits)."""
+    keep = np.zeros(TRACK_DTYPE.itemsize, np.uint8)
+    for column in (c for g in fields for c in GROUP_FIELDS[g]):
+        dtype, offset = TRACK_DTYPE.fields[column][:2]  # type: ignore[index]
+        keep[offset:offset + dtype.itemsize] = 0xFF
+    flags_type, flags_at = TRACK_DTYPE.fields["flags"][:2]  # type: ignore[index]
+    flags = np.array([sum(GROUP_FLAGS.get(g, 0) for g in fields)], flags_type)
+    keep[flags_at:flags_at + flags_type.itemsize] = flags.view(np.uint8)
+    unknown = track_bytes(empty_tracks(1)).view(np.uint8)
+    return keep, unknown & ~keep
+
+
 def _find(sorted_ids: U4Array, ids: U4Array) -> tuple[IntArray, BoolArray]:
     """(position, found) of each id in a sorted id array."""
     pos = np.searchsorted(sorted_ids, ids)
@@ -142,11 +164,9 @@ class EgressFilter:
         self._regions = RegionIndex(agreement.regions)
         self._gap = 1.0 / agreement.max_rate_hz
         self._delay = agreement.min_delay_s
-        self._columns = tuple(c for g in agreement.fields for c in GROUP_FIELDS[g])
-        self._flags = np.uint16(sum(GROUP_FLAGS.get(g, 0) for g in agreement.fields))
+        self._keep, self._fill = grant_masks(agreement.fields)
         self._addresses = np.array(agreement.exclude.addresses, np.uint32)
         self._categories = np.array(agreement.exclude.categories, np.uint8)
-        self._unknown = empty_tracks(1)[0]
         # per track: last row sent (now, last_seen), and whether the receiver holds it
         self._ids = np.zeros(0, np.uint32)
         self._at = np.zeros(0, np.float64)
@@ -230,28 +250,25 @@ class EgressFilter:
     def conforming(self, rows: TrackBatch) -> BoolArray:
         """Which received ``rows`` this agreement could have let out: nothing beyond the
         granted columns and flag bits, and a position inside its regions and bands.  The
-        receiver's check that the sender enforced the agreement (rows are compared as
-        bytes with their own blanked copy, so any ungranted value shows)."""
-        rows = np.ascontiguousarray(rows)
+        receiver's check that the sender enforced the agreement (every byte outside the
+        grant must hold its unknown value, so any ungranted value shows)."""
         n = len(rows)
         if n == 0:
             return np.zeros(0, np.bool_)
-        blanked = self._blank(rows, np.arange(n))
-        same = np.all(blanked.view(np.uint8).reshape(n, -1)
-                      == rows.view(np.uint8).reshape(n, -1), axis=1)
+        raw = track_bytes(rows).view(np.uint8).reshape(n, TRACK_DTYPE.itemsize)
+        same = ~np.any((raw & ~self._keep) != self._fill, axis=1)
         placed = (rows["flags"] & np.uint16(TrackFlag.HAS_POSITION)) != 0
         inside = self._regions.inside(rows["lat"], rows["lon"], rows["alt"], rows["alt_geo"])
         out: BoolArray = same & placed & inside
         return out
 
     def _blank(self, batch: TrackBatch, rows: IntArray) -> TrackBatch:
-        """Rows with only the granted columns and flag bits copied; the rest unknown."""
-        out = np.empty(len(rows), TRACK_DTYPE)
-        out[:] = self._unknown
-        for column in self._columns:
-            out[column] = batch[column][rows]
-        out["flags"] = batch["flags"][rows] & self._flags
-        return out
+        """Rows with only the granted columns and flag bits copied; the rest unknown
+        (one pass over the rows' bytes: granted bytes kept, the others set)."""
+        raw = track_bytes(batch)[rows].view(np.uint8).reshape(len(rows), TRACK_DTYPE.itemsize)
+        raw &= self._keep
+        raw |= self._fill
+        return raw.reshape(-1).view(TRACK_DTYPE)
 
     # ------------------------------------------------------------------ state
     def _withdraw(self, ids: U4Array, now: float) -> U4Array:
