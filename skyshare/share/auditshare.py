@@ -38,10 +38,10 @@ head is recorded at least once and, thanks to the checks above, at most once.  A
 the node rebuilds what it recorded (the last :data:`KEEP_HEADS` heads per partner) from
 its own log.
 
-Wire format: the framing of :mod:`skyshare.share.wire` (``b"SKY1"``, header length,
-header, payload, Ed25519 signature over all before it) with the header canonical JSON
-``{"kind": "audit", "origin": <partner>, "v": 1}`` and the payload canonical JSON
-``{"hash", "node", "seq", "time"}`` of the head.  :func:`encode_head` and
+Wire format: the framing of :mod:`skyshare.share.wire` (``b"SKY2"``, header length,
+header, payload, Ed25519 signature over the framing, header and payload digest) with
+the header canonical JSON ``{"kind": "audit", "origin": <partner>, "v": 1}`` and the
+payload canonical JSON ``{"hash", "node", "seq", "time"}`` of the head.  :func:`encode_head` and
 :func:`decode_head` do no I/O; decoding raises only :class:`~skyshare.share.wire.WireError`.
 
 Threads: :meth:`AuditShare.publish` may be called from any thread; everything else runs
