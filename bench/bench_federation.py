@@ -3,7 +3,8 @@
 What runs: one nats-server (TLS, a user per partner, permissions from the agreements:
 the folder ``skyshare federation init`` writes) and ``--nodes`` partners p1..pN, each a
 separate process running a node's loop every 50 ms (``federation_node.py``: the code of
-``Node.step``: Tracker -> Federation.merge -> Picture.publish -> Federation.outgoing
+``Node.step``: Tracker -> Federation.outgoing for ``sources: own`` agreements, sent at
+once -> Federation.merge -> Picture.publish -> Federation.outgoing for ``sources: all``
 -> send_pending, status every second).  ``--aircraft`` synthetic aircraft
 (``skyshare.synth.traffic``) fly over Europe; each partner's receiver hears those in its
 cell of a grid plus a 0.5 degree overlap with its neighbours, ~2 positions/s per
@@ -114,7 +115,8 @@ def spawn(layout: Layout, partners: list[Partner], args: argparse.Namespace, sta
     procs: list[BaseProcess] = []
     for p in partners:
         spec = NodeSpec(p.name, layout.root, p.coverage, args.aircraft, SEED, start,
-                        args.interval, args.warmup, args.seconds, args.progress)
+                        args.interval, args.warmup, args.seconds, args.progress,
+                        args.profile if p.name == args.profile_node else None)
         proc = ctx.Process(target=run_node, args=(spec, results, go, start_at),
                            name=f"node-{p.name}", daemon=True)
         proc.start()
@@ -235,6 +237,11 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.05, help="node step, s")
     parser.add_argument("--progress", type=float, default=5.0, help="progress every, s")
     parser.add_argument("--keep", type=Path, help="write the federation folder here")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="write a cProfile of one node's measured steps here (read it "
+                             "with python -m pstats FILE)")
+    parser.add_argument("--profile-node", default="p3", metavar="NAME",
+                        help="the node --profile profiles (default: %(default)s)")
     parser.add_argument("--verbose", action="store_true", help="print every agreement")
     parser.add_argument("--no-egress", action="store_true",
                         help="skip the egress filter's one-core measurement")

@@ -3,11 +3,12 @@
 The loop is :meth:`skyshare.node.Node.step` and ``Node._pipeline_loop`` with a
 synthetic receiver in place of sockets and decoding: every ``interval_s`` the worker
 thread fuses the reports heard since the last step (``Tracker.update``), takes the own
-picture (``snapshot(now)``), merges what partners sent (``Federation.merge``),
-publishes the picture, filters and signs what each agreement lets out
-(``Federation.outgoing``); then the event loop publishes it (``send_pending``) and
-sleeps what is left of the interval.  Status messages go out every
-``status_interval_s`` as in ``Node._federation_loop``.
+picture (``snapshot(now)``), filters and signs what the ``sources: own`` agreements let
+out (``Federation.outgoing``) and has the event loop publish it at once
+(``send_soon``), merges what partners sent (``Federation.merge``), publishes the
+picture, filters and signs what the ``sources: all`` agreements let out; then the event
+loop publishes that (``send_pending``) and sleeps what is left of the interval.  Status
+messages go out every ``status_interval_s`` as in ``Node._federation_loop``.
 
 Instrumentation, the only departures from the node's code: :class:`MeasuredFederation`
 notes the bytes and arrival time of each track message next to the Federation's own
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 import itertools
 import json
 import logging
@@ -45,7 +47,6 @@ from federation_stats import NODE_STAGES, STAGES, STEP_DTYPE, LatencyHist, NodeR
 from federation_terms import Box
 
 from skyshare.fusion.partners import FIRST_PARTNER_ONLY_ID, PartnerTracks
-from skyshare.fusion.partners import warm_up as warm_up_partners
 from skyshare.fusion.tracker import Tracker
 from skyshare.model import (
     ReportBatch,
@@ -58,6 +59,7 @@ from skyshare.picture import Picture
 from skyshare.share.agreements import Agreement
 from skyshare.share.egress import EgressFilter, Outgoing
 from skyshare.share.federation import Federation
+from skyshare.share.federation import warm_up as warm_up_federation
 from skyshare.share.settings import FederationConfig
 from skyshare.share.setup import Layout
 from skyshare.share.wire import WIRE_TRACK_DTYPE
@@ -87,6 +89,7 @@ class NodeSpec:
     warmup_s: float
     seconds: float
     progress_s: float
+    profile: Path | None = None  # write a cProfile of the measured steps here
 
 
 # --------------------------------------------------------------------------- receiver
@@ -183,8 +186,10 @@ class Stopwatch:
         self._at = (time.perf_counter(), time.thread_time())
 
     def lap(self, stage: str) -> None:
+        """The time since the last lap goes to ``stage`` (added, if it has some)."""
         at = (time.perf_counter(), time.thread_time())
-        self.wall[stage], self.cpu[stage] = at[0] - self._at[0], at[1] - self._at[1]
+        self.wall[stage] = self.wall.get(stage, 0.0) + at[0] - self._at[0]
+        self.cpu[stage] = self.cpu.get(stage, 0.0) + at[1] - self._at[1]
         self._at = at
 
     def split(self, stage: str, into: tuple[str, str], part: list[float]) -> None:
@@ -246,6 +251,7 @@ class BenchNode:
         self.steps: list[tuple[float, ...]] = []
         self.reports = 0
         self.own = self.common = 0
+        self.profiler = cProfile.Profile(time.thread_time) if spec.profile else None
 
     def begin(self, start: float) -> None:
         """Start hearing aircraft at ``start`` (UNIX s); measure after the warm-up."""
@@ -262,15 +268,18 @@ class BenchNode:
         self.tracker.expire(now)
         own = self.tracker.snapshot(now)
         watch.lap("tracker")
+        queued = self.fed.outgoing(own, own, now, "own")  # as Node.step does
+        self.fed.send_soon()
+        watch.lap("outgoing")
         arrivals = self.fed.take_arrivals()
         common = self.fed.merge(own, now)
         watch.lap("merge")
         watch.split("merge", ("ingest", "fuse"), self.fed.ingest)
         self.picture.publish(common, now)
         published = time.time()
-        self.fed.published(published)  # as Node.step does
+        self.fed.published(published)
         watch.lap("picture")
-        queued = self.fed.outgoing(own, common, now)
+        queued += self.fed.outgoing(own, common, now, "all")
         watch.lap("outgoing")
         watch.split("outgoing", ("encode", "egress"), self.fed.encode)
         if published >= self.measure_from:
@@ -283,6 +292,16 @@ class BenchNode:
                        if a.active_at(now))
         self.step_start = now
         return watch, (len(own), len(common), filtered, queued, len(arrivals))
+
+    def profiled_step(self) -> tuple[Stopwatch, tuple[int, ...]]:
+        """:meth:`step`, under cProfile once measuring when the spec asks for it."""
+        if self.profiler is None or self.step_start < self.measure_from:
+            return self.step()
+        self.profiler.enable()
+        try:
+            return self.step()
+        finally:
+            self.profiler.disable()
 
     def _record(self, arrivals: list[tuple[bytes, float]], published: float) -> None:
         for data, received in arrivals:
@@ -314,7 +333,7 @@ class BenchNode:
                 if math.isnan(cpu0) and time.time() >= self.measure_from:
                     cpu0, wall0, base = _cpu_s(), time.time(), self.counters()
                     queue.put(self._progress(0))  # the baseline of the first tick's rates
-                watch, counts = await asyncio.to_thread(self.step)
+                watch, counts = await asyncio.to_thread(self.profiled_step)
                 with Stopwatch.timing(send := Stopwatch.part()):
                     await self.fed.send_pending()
                 watch.wall["send"], watch.cpu["send"] = send
@@ -327,6 +346,8 @@ class BenchNode:
             if time.time() >= next_tick:  # the tick at the very end of the window
                 queue.put(self._progress(tick + 1))
             queue.put(self._result(_cpu_s() - cpu0, time.time() - wall0, base))
+            if self.profiler is not None and spec.profile is not None:
+                self.profiler.dump_stats(spec.profile)
         finally:
             status.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -425,7 +446,7 @@ def warm_up(traffic: Traffic, coverage: Box, seed: int,
     partner merge's kernels are specialised per layout of the callsign columns, and a
     strided column of 0 or 1 rows is contiguous to numba (every node starts with an
     empty picture); the tracker's dedup table is rehashed once it holds 4096 entries."""
-    warm_up_partners()
+    warm_up_federation()
     t = time.time()
     tracker = Tracker()
     tracker.update(Receiver(traffic, coverage, seed, t - 2.0).reports(t))

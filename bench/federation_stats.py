@@ -51,7 +51,8 @@ STAGE_NOTES: Final = {
     "picture": "Picture.publish",
     "egress": "Federation.outgoing minus encode: the agreements' EgressFilter.select",
     "encode": "Federation.outgoing, its encoding: envelopes, encode_tracks, Ed25519",
-    "send": "Federation.send_pending (nats-py publish: buffering, on the event loop)",
+    "send": "Federation.send_pending after the step (the sources: own agreements' messages "
+            "go out during the merge, on the event loop: outside the steps)",
     "record": "benchmark bookkeeping (latency histograms)",
     "node": "the node's own work: tracker + ingest + fuse + picture + egress + encode + send",
     "step": "whole step: node + synthetic reports + bookkeeping",

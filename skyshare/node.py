@@ -34,7 +34,6 @@ from skyshare.alerts.service import AlertService
 from skyshare.auth import USERS_FILE, Sessions, UserStore
 from skyshare.config import AirspaceConfig, NodeConfig, SyntheticConfig
 from skyshare.errors import ConfigError, SkyshareError
-from skyshare.fusion.partners import warm_up as warm_up_partners
 from skyshare.latency import LatencyWindow
 from skyshare.node_audit import ChangeWatch
 from skyshare.picture import Picture
@@ -42,6 +41,7 @@ from skyshare.pipeline import Pipeline, warm_up
 from skyshare.share.alertlink import AlertLink
 from skyshare.share.auditshare import STOP_FLUSH_S, AuditShare
 from skyshare.share.federation import Federation
+from skyshare.share.federation import warm_up as warm_up_federation
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client, run_server
 from skyshare.store.audit import AUDIT_FILE, AuditLog
@@ -200,12 +200,15 @@ class Node:
         self.pipeline.tracker.expire(now)
         own = self.pipeline.tracker.snapshot(now)
         fed = self.federation
+        if fed is not None:  # what needs no partner data leaves before the merge
+            fed.outgoing(own, own, now, "own")
+            fed.send_soon()
         common = own if fed is None else fed.merge(own, now)
         self._picture.publish(common, now)
         published = time.time()
         if fed is not None:
             fed.published(published)
-            fed.outgoing(own, common, now)
+            fed.outgoing(own, common, now, "all")
         self._record_latency(outputs, published)
         st = self._stats
         st.frames, st.reports = self.pipeline.frames, self.pipeline.reports
@@ -243,7 +246,7 @@ class Node:
         # compile the kernels before the first frame arrives, so it does not wait for it
         await asyncio.to_thread(warm_up)
         if self.federation is not None:
-            await asyncio.to_thread(warm_up_partners)
+            await asyncio.to_thread(warm_up_federation)
         watch = await asyncio.to_thread(self._open_alerts)
         tasks = [asyncio.create_task(self._pipeline_loop(stop), name="pipeline"),
                  asyncio.create_task(self._alerts_loop(stop, watch), name="alerts")]

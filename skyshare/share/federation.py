@@ -2,17 +2,21 @@
 
 Data flow (one :class:`Federation` per node)::
 
-    bus (event loop) --on_message--> inbox --+
-                                             | merge(own, now)    [pipeline worker]
-    own picture (tracker) -------------------+--> decode, check, PartnerTracks --> picture
-                                             | outgoing(own, common, now)
-                                             +--> EgressFilter per agreement --> outbox
+    own picture (tracker) --outgoing(own, own, now, "own")--> EgressFilter --> outbox
+                                             |                        [pipeline worker]
+    bus (event loop) --on_message--> inbox --+ merge(own, now)
+                                             +--> decode, check, PartnerTracks --> picture
+    common picture --outgoing(own, common, now, "all")--> EgressFilter --> outbox
     outbox --send_pending()--> bus (event loop)
 
 Threads: the bus calls :meth:`Federation.on_message` on the event loop; it only queues
 the bytes.  Decoding, checking and fusing run in the pipeline's worker thread (one call
 at a time), so partner tracks and own tracks are merged without locks.  Messages to
-send wait in the outbox until the event loop publishes them right after the step.
+send wait in the outbox until the event loop publishes them: a step first filters what
+``sources: own`` agreements give (the own picture is ready before the merge) and has it
+published at once (:meth:`Federation.send_soon`), while it goes on merging; what
+``sources: all`` agreements give follows after the merge.  One send runs at a time, so
+messages leave in the order they were queued (the receiver refuses a lower ``seq``).
 
 What a received message must pass before its tracks are fused (each failure is counted
 per partner and reason, and logged at most once a minute per partner and reason):
@@ -34,18 +38,21 @@ checks make a misbehaving or forged sender visible instead of silently fused.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 
 from skyshare.errors import ConfigError, SkyshareError
 from skyshare.fusion.partners import PartnerTracks
+from skyshare.fusion.partners import warm_up as warm_up_partners
 from skyshare.latency import LatencyWindow
 from skyshare.model import TrackBatch, TrackFlag
 from skyshare.share.agreements import Agreement, AgreementFiles, AgreementSet, load_agreements
@@ -54,6 +61,7 @@ from skyshare.share.egress import EgressFilter, Outgoing
 from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsbus import NatsBus
 from skyshare.share.natsconf import NatsCredentials
+from skyshare.share.rowcheck import warm_up as warm_up_rows
 from skyshare.share.settings import FederationConfig
 from skyshare.share.status import PartnerStatus, Throttled
 from skyshare.share.wire import (
@@ -123,6 +131,9 @@ class Federation:
         self.dropped_unknown: Counter[str] = Counter()
         self.reload_error = ""
         self.audit_share: AuditShare | None = None  # set by the node once it runs one
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by start()
+        self._sending = asyncio.Lock()
+        self._sends: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ event loop side
     def on_message(self, subj: str, data: bytes) -> None:
@@ -134,6 +145,7 @@ class Federation:
 
     async def start(self) -> None:
         """Connect (the bus retries by itself afterwards) and subscribe."""
+        self._loop = asyncio.get_running_loop()
         await self.bus.connect()
         await self.subscribe()
 
@@ -148,15 +160,28 @@ class Federation:
             self._subscribed.add(subj)
 
     async def send_pending(self) -> None:
-        """Publish what the worker put in the outbox (event loop)."""
-        while self._outbox:
-            subj, payload = self._outbox.popleft()
-            try:
-                await self.bus.publish(subj, payload)
-            except SkyshareError as exc:  # not connected: the data is stale by the next step
-                self._outbox.clear()
-                self._said.warn("*", "send", f"cannot publish: {exc}")
-                return
+        """Publish what the worker put in the outbox (event loop; one send at a time)."""
+        async with self._sending:
+            while self._outbox:
+                subj, payload = self._outbox.popleft()
+                try:
+                    await self.bus.publish(subj, payload)
+                except SkyshareError as exc:  # not connected: stale by the next step
+                    self._outbox.clear()
+                    self._said.warn("*", "send", f"cannot publish: {exc}")
+                    return
+
+    def send_soon(self) -> None:
+        """Have the event loop publish the outbox now, while the worker goes on (worker
+        thread; does nothing before :meth:`start`: the step's caller sends then)."""
+        if self._loop is not None and self._outbox:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: the node stops
+                self._loop.call_soon_threadsafe(self._start_send)
+
+    def _start_send(self) -> None:
+        task = asyncio.ensure_future(self.send_pending())
+        self._sends.add(task)  # a reference until it is done
+        task.add_done_callback(self._sends.discard)
 
     async def send_status(self) -> None:
         """Tell every partner we are alive (event loop, every status_interval_s)."""
@@ -191,12 +216,15 @@ class Federation:
             self.status[partner].latency.add(at, delays)
         self._accepted.clear()
 
-    def outgoing(self, own: TrackBatch, common: TrackBatch, now: float) -> int:
-        """Filter the pictures through every outgoing agreement into the outbox
-        (worker thread); returns the rows queued."""
+    def outgoing(self, own: TrackBatch, common: TrackBatch, now: float,
+                 sources: Literal["own", "all"] | None = None) -> int:
+        """Filter the pictures through every outgoing agreement (or those with these
+        ``sources``) into the outbox (worker thread); returns the rows queued."""
         self._maybe_reload(now)
         queued = 0
         for a in self.agreements.outgoing(self.me):
+            if sources is not None and a.sources != sources:
+                continue
             if a.receiver not in self.index:
                 continue  # a partner added by a reload: it gets a bit at the next restart
             out = self._filter(a).select(own, common, now)
@@ -366,6 +394,13 @@ def agreement_json(a: Agreement, now: float) -> dict[str, object]:
             "sources": a.sources, "max_rate_hz": a.max_rate_hz, "min_delay_s": a.min_delay_s,
             "until": format_utc(a.valid_until) if a.valid_until is not None else None,
             "revoked": a.revoked}
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the kernels of ingest and partner fusion,
+    so that a node's first partner messages are not delayed by seconds."""
+    warm_up_rows()
+    warm_up_partners()
 
 
 def load_public_keys(path: Path | None) -> PublicKeys:
