@@ -192,16 +192,23 @@ class PartnerTracks:
         rows, part = self._concatenated()
         own_pts, prt_pts, live = self._points(own, rows, part, now)
         group, n_groups = self._associate(own_pts, prt_pts, part, live)
-        out = concat_tracks([own, empty_tracks(n_groups - len(own))])
-        combine(out, out["callsign"].view(np.uint64), len(own), rows,
+        n_own = len(own)
+        ids, self._registry, self._next_id = assign_ids(
+            group, prt_pts.key, part, rows["track_id"], n_own, n_groups, self._registry,
+            self._next_id)
+        # partner-only groups relabelled in id order: the picture comes out sorted
+        order = np.argsort(ids, kind="stable")
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(n_own, n_groups)
+        if len(rank):
+            group = np.where(group >= n_own, rank[np.maximum(group - n_own, 0)], group)
+        out = concat_tracks([own, empty_tracks(n_groups - n_own)])
+        out["track_id"][n_own:] = ids[order]
+        combine(out, out["callsign"].view(np.uint64), n_own, rows,
                 rows["callsign"].view(np.uint64), prt_pts, part, group, now,
                 NEWER_MARGIN_S, self.coast_after_s)
-        ids, self._registry, self._next_id = assign_ids(
-            group, prt_pts.key, part, rows["track_id"], len(own), n_groups, self._registry,
-            self._next_id)
-        out["track_id"][len(own):] = ids
         self._remember(group, out["track_id"], rows, part, prt_pts)
-        return _sorted_by_id(out, len(own))
+        return _sorted_by_id(out)
 
     def provenance(self, picture_track_id: int) -> list[PartnerContribution]:
         """The partner rows behind a track of the last merged picture (empty: none)."""
@@ -325,16 +332,11 @@ def _max_slack(own: Points, prt: Points, live: npt.NDArray[np.bool_]) -> float:
     return max((float(s.max()) for s in slack if len(s)), default=0.0)
 
 
-def _sorted_by_id(out: TrackBatch, n_own: int) -> TrackBatch:
-    """``out`` sorted by track_id (a stable radix sort of the u4 ids: fast).  Its first
-    ``n_own`` rows are the own picture, usually sorted already and below the ids of
-    partner-only aircraft: then only the rest is sorted."""
+def _sorted_by_id(out: TrackBatch) -> TrackBatch:
+    """``out`` sorted by track_id (a stable radix sort of the u4 ids); as it is when the
+    own rows are sorted and below the partner-only ids, as they are but for a tracker
+    that handed out two billion ids."""
     ids = out["track_id"]
-    if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
-        return out
-    own, rest = ids[:n_own], ids[n_own:]
-    if (n_own and len(rest) and bool(np.all(own[1:] > own[:-1]))
-            and own[-1] < rest.min()):
-        order = np.concatenate([np.arange(n_own), n_own + np.argsort(rest, kind="stable")])
-        return take_tracks(out, order)
-    return take_tracks(out, np.argsort(ids, kind="stable"))
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        return take_tracks(out, np.argsort(ids, kind="stable"))
+    return out
