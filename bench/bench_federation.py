@@ -2,10 +2,11 @@
 
 What runs: one nats-server (TLS, a user per partner, permissions from the agreements:
 the folder ``skyshare federation init`` writes) and ``--nodes`` partners p1..pN, each a
-separate process running a node's loop every 50 ms (``federation_node.py``: the code of
-``Node.step``: Tracker -> Federation.outgoing for ``sources: own`` agreements, sent at
-once -> Federation.merge -> Picture.publish -> Federation.outgoing for ``sources: all``
--> send_pending, status every second).  ``--aircraft`` synthetic aircraft
+separate process running a node's loop every 50 ms, stretched by the node's cadence up
+to 250 ms while steps take over 45% of it (``skyshare.cadence``; ``federation_node.py``:
+the code of ``Node.step``: Tracker -> Federation.outgoing for ``sources: own``
+agreements, sent at once -> Federation.merge -> Picture.publish -> Federation.outgoing
+for ``sources: all`` -> send_pending, status every second).  ``--aircraft`` synthetic aircraft
 (``skyshare.synth.traffic``) fly over Europe; each partner's receiver hears those in its
 cell of a grid plus a 0.5 degree overlap with its neighbours, ~2 positions/s per
 aircraft, as ADS-B-like reports (REPORT_DTYPE rows: decoding Mode S frames is measured
@@ -59,6 +60,7 @@ from federation_report import (
 from federation_stats import NodeResult, Progress
 from federation_terms import Partner, Terms, agreement_terms, partition, write_agreements
 
+from skyshare.config import NodeConfig
 from skyshare.share.agreements import load_agreements
 from skyshare.share.natsserver import NatsCluster
 from skyshare.share.setup import Layout, init_federation
@@ -116,6 +118,7 @@ def spawn(layout: Layout, partners: list[Partner], args: argparse.Namespace, sta
     for p in partners:
         spec = NodeSpec(p.name, layout.root, p.coverage, args.aircraft, SEED, start,
                         args.interval, args.warmup, args.seconds, args.progress,
+                        max(args.max_interval, args.interval),
                         args.profile if p.name == args.profile_node else None)
         proc = ctx.Process(target=run_node, args=(spec, results, go, start_at),
                            name=f"node-{p.name}", daemon=True)
@@ -149,8 +152,9 @@ def run(args: argparse.Namespace, root: Path) -> None:
     cores = len(os.sched_getaffinity(0))
     print(f"{args.nodes} nodes (processes) on loopback, 1 nats-server (TLS), "
           f"{args.aircraft:,} aircraft, {len(terms)} agreements, a step every "
-          f"{args.interval * 1e3:.0f} ms; {args.seconds:g} s measured after "
-          f"{args.warmup:g} s of warm-up")
+          f"{args.interval * 1e3:.0f} ms (up to {max(args.max_interval, args.interval) * 1e3:.0f}"
+          f" ms when short of CPU); {args.seconds:g} s measured after {args.warmup:g} s of "
+          "warm-up")
     print(f"machine: {os.cpu_count()} CPU(s), {cores} usable: the {args.nodes} nodes, "
           "nats-server and this parent share them")
     print("input: synthetic ADS-B-like reports (not Mode S frames: decoding is benchmarked "
@@ -207,7 +211,7 @@ def collect(args: argparse.Namespace, cluster: NatsCluster, procs: list[BaseProc
     done.sort(key=lambda r: int(r.node[1:]))
     print_latency(done, terms)
     print_nodes(done, nats1 - nats0, parent1 - parent0, cores)
-    print_stages(done, args.interval)
+    print_stages(done, args.interval, max(args.max_interval, args.interval))
     if args.verbose:
         print_agreements(done, terms)
 
@@ -234,7 +238,13 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=6)
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="seconds run before measuring (tracks confirm, links settle)")
-    parser.add_argument("--interval", type=float, default=0.05, help="node step, s")
+    parser.add_argument("--interval", type=float, default=NodeConfig.pipeline_interval_s,
+                        help="node step, s (default: %(default)s, as a node's)")
+    parser.add_argument("--max-interval", type=float,
+                        default=NodeConfig.pipeline_max_interval_s,
+                        help="the longest the step interval stretches to while steps take "
+                             "over 45%% of it (default: %(default)s, as a node's; "
+                             "= --interval: a fixed cadence)")
     parser.add_argument("--progress", type=float, default=5.0, help="progress every, s")
     parser.add_argument("--keep", type=Path, help="write the federation folder here")
     parser.add_argument("--profile", type=Path, metavar="FILE",

@@ -46,6 +46,7 @@ import numpy.typing as npt
 from federation_stats import NODE_STAGES, STAGES, STEP_DTYPE, LatencyHist, NodeResult, Progress
 from federation_terms import Box
 
+from skyshare.cadence import Cadence
 from skyshare.fusion.partners import FIRST_PARTNER_ONLY_ID, PartnerTracks
 from skyshare.fusion.tracker import Tracker
 from skyshare.model import (
@@ -89,6 +90,7 @@ class NodeSpec:
     warmup_s: float
     seconds: float
     progress_s: float
+    max_interval_s: float
     profile: Path | None = None  # write a cProfile of the measured steps here
 
 
@@ -327,6 +329,7 @@ class BenchNode:
         cpu0 = wall0 = math.nan
         base = Counter[str]()
         next_tick, tick = self.measure_from + spec.progress_s, 0
+        cadence = Cadence(spec.interval_s, spec.max_interval_s)
         try:
             while time.time() < end:
                 started = time.monotonic()
@@ -337,12 +340,14 @@ class BenchNode:
                 with Stopwatch.timing(send := Stopwatch.part()):
                     await self.fed.send_pending()
                 watch.wall["send"], watch.cpu["send"] = send
+                now = time.monotonic()
+                wake = now + cadence.rest(now - started)  # as Node._pipeline_loop
                 self._note_step(watch, counts)
                 if time.time() >= next_tick:
                     tick += 1
                     queue.put(self._progress(tick))
                     next_tick += spec.progress_s
-                await asyncio.sleep(max(0.0, spec.interval_s - (time.monotonic() - started)))
+                await asyncio.sleep(max(0.0, wake - time.monotonic()))
             if time.time() >= next_tick:  # the tick at the very end of the window
                 queue.put(self._progress(tick + 1))
             queue.put(self._result(_cpu_s() - cpu0, time.time() - wall0, base))

@@ -135,6 +135,7 @@ class NodeConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     federation: FederationConfig | None = None  # None: a node on its own
     pipeline_interval_s: float = 0.05  # how often queued frames are decoded and fused
+    pipeline_max_interval_s: float = 0.25  # ... at the least, when the CPU is short
     picture_interval_s: float = 1.0  # how often the picture and its change stream refresh
 
 

@@ -32,6 +32,7 @@ from skyshare.alerts.restore import case_entries
 from skyshare.alerts.rules import SensorRangeCoverage
 from skyshare.alerts.service import AlertService
 from skyshare.auth import USERS_FILE, Sessions, UserStore
+from skyshare.cadence import Cadence
 from skyshare.config import AirspaceConfig, NodeConfig, SyntheticConfig
 from skyshare.errors import ConfigError, SkyshareError
 from skyshare.latency import LatencyWindow
@@ -225,7 +226,7 @@ class Node:
             self._stats.latency_p50_s, self._stats.latency_p99_s = self._latency.quantiles()
 
     async def _pipeline_loop(self, stop: asyncio.Event) -> None:
-        interval = self.config.pipeline_interval_s
+        cadence = Cadence(self.config.pipeline_interval_s, self.config.pipeline_max_interval_s)
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -234,8 +235,9 @@ class Node:
                     await self.federation.send_pending()
             except Exception:  # a bug in a stage must not take the node down
                 log.exception("pipeline step failed; the batch was dropped")
-            elapsed = time.monotonic() - started
-            await asyncio.sleep(max(0.0, interval - elapsed))
+            rest = cadence.rest(time.monotonic() - started)
+            self._stats.interval_s = cadence.interval_s
+            await asyncio.sleep(rest)
 
     # -- running
     async def run(self, stop: asyncio.Event) -> None:

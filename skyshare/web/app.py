@@ -66,6 +66,7 @@ class PipelineStats:
     batches: int = 0
     latency_p50_s: float = math.nan
     latency_p99_s: float = math.nan
+    interval_s: float = math.nan  # between step starts now (see skyshare.cadence)
     decode_counts: dict[str, int] = field(default_factory=dict)
     tracker_counts: dict[str, int] = field(default_factory=dict)
 
@@ -144,6 +145,7 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
             "reports": st.reports,
             "latency_p50_s": None if math.isnan(st.latency_p50_s) else st.latency_p50_s,
             "latency_p99_s": None if math.isnan(st.latency_p99_s) else st.latency_p99_s,
+            "step_interval_s": None if math.isnan(st.interval_s) else st.interval_s,
             "decode": st.decode_counts,
             "tracker": st.tracker_counts,
             "alerts": alerts_status(node.alerts),
