@@ -3,7 +3,7 @@
 What runs: one nats-server (TLS, a user per partner, permissions from the agreements:
 the folder ``skyshare federation init`` writes) and ``--nodes`` partners p1..pN, each a
 separate process running a node's loop every 50 ms, stretched by the node's cadence up
-to 250 ms while steps take over 45% of it (``skyshare.cadence``; ``federation_node.py``:
+to 250 ms while steps wait for a core (``skyshare.cadence``; ``federation_node.py``:
 the code of ``Node.step``: Tracker -> Federation.outgoing for ``sources: own``
 agreements, sent at once -> Federation.merge -> Picture.publish -> Federation.outgoing
 for ``sources: all`` -> send_pending, status every second).  ``--aircraft`` synthetic aircraft
@@ -242,9 +242,9 @@ def main() -> None:
                         help="node step, s (default: %(default)s, as a node's)")
     parser.add_argument("--max-interval", type=float,
                         default=NodeConfig.pipeline_max_interval_s,
-                        help="the longest the step interval stretches to while steps take "
-                             "over 45%% of it (default: %(default)s, as a node's; "
-                             "= --interval: a fixed cadence)")
+                        help="the longest the step interval stretches to while steps wait "
+                             "for a core (default: %(default)s, as a node's; = --interval: "
+                             "a fixed cadence)")
     parser.add_argument("--progress", type=float, default=5.0, help="progress every, s")
     parser.add_argument("--keep", type=Path, help="write the federation folder here")
     parser.add_argument("--profile", type=Path, metavar="FILE",

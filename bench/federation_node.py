@@ -337,11 +337,12 @@ class BenchNode:
                     cpu0, wall0, base = _cpu_s(), time.time(), self.counters()
                     queue.put(self._progress(0))  # the baseline of the first tick's rates
                 watch, counts = await asyncio.to_thread(self.profiled_step)
+                worker_cpu = sum(watch.cpu.values())  # the step's thread
                 with Stopwatch.timing(send := Stopwatch.part()):
                     await self.fed.send_pending()
                 watch.wall["send"], watch.cpu["send"] = send
                 now = time.monotonic()
-                wake = now + cadence.rest(now - started)  # as Node._pipeline_loop
+                wake = now + cadence.rest(now - started, worker_cpu)  # as Node's loop
                 self._note_step(watch, counts)
                 if time.time() >= next_tick:
                     tick += 1

@@ -10,8 +10,6 @@ import numpy as np
 from federation_stats import MEASURES, STAGE_NOTES, STAGES, LatencyHist, NodeResult, Progress
 from federation_terms import Terms
 
-from skyshare.cadence import DUTY
-
 TARGET_P99_S: Final = 0.250
 RELAYED: Final = "relayed (sources: all, 2 hops)"
 UNHELD: Final = "rate above the reports' (3-5 Hz)"
@@ -157,8 +155,11 @@ def print_stages(results: Sequence[NodeResult], interval_s: float,
     other = sum(r.cpu_s for r in results) - float(steps["step_cpu"].sum())
     print(f"  outside the steps (event loop: TLS, NATS client, receiving, status; GC): "
           f"{other / wall:.2f} cores")
-    stretch = (f"stretched up to {max_interval_s * 1e3:.0f} ms while steps take "
-               f"over {DUTY:.0%} of it" if max_interval_s > interval_s else "fixed")
+    stretch = (f"stretched up to {max_interval_s * 1e3:.0f} ms while steps wait for a "
+               "core" if max_interval_s > interval_s else "fixed")
+    waited = 1.0 - steps["step_cpu"] / np.maximum(steps["step"], 1e-9)
+    print(f"  without the CPU (waiting for a core or the GIL): median {np.median(waited):.0%}"
+          f" of a step's wall time, p90 {np.quantile(waited, 0.9):.0%}")
     print(f"  steps per node {len(steps) / n_nodes / wall:.1f}/s (asked: one every "
           f"{interval_s * 1e3:.0f} ms, {stretch}); between step starts p50 "
           f"{np.median(steps['gap']) * 1e3:.0f} ms, p99 "

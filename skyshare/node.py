@@ -218,6 +218,12 @@ class Node:
         st.tracker_counts = dict(self.pipeline.tracker.counts)
         return len(updates)
 
+    def _timed_step(self, outputs: list[SourceOutput]) -> float:
+        """:meth:`step`; the CPU time it took (worker thread)."""
+        cpu = time.thread_time()
+        self.step(outputs)
+        return time.thread_time() - cpu
+
     def _record_latency(self, outputs: list[SourceOutput], published: float) -> None:
         times = [o.frames["time"] for o in outputs if len(o.frames)]
         times += [o.reports["time"] for o in outputs if len(o.reports)]
@@ -228,14 +234,14 @@ class Node:
     async def _pipeline_loop(self, stop: asyncio.Event) -> None:
         cadence = Cadence(self.config.pipeline_interval_s, self.config.pipeline_max_interval_s)
         while not stop.is_set():
-            started = time.monotonic()
+            started, cpu_s = time.monotonic(), 0.0
             try:
-                await asyncio.to_thread(self.step, self.take_pending())
+                cpu_s = await asyncio.to_thread(self._timed_step, self.take_pending())
                 if self.federation is not None:
                     await self.federation.send_pending()
             except Exception:  # a bug in a stage must not take the node down
                 log.exception("pipeline step failed; the batch was dropped")
-            rest = cadence.rest(time.monotonic() - started)
+            rest = cadence.rest(time.monotonic() - started, cpu_s)
             self._stats.interval_s = cadence.interval_s
             await asyncio.sleep(rest)
 
