@@ -51,8 +51,10 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
+import numba as nb
 import numpy as np
 import numpy.typing as npt
+from shapely.geometry import box
 
 from skyshare.model import (
     TRACK_DTYPE,
@@ -62,8 +64,8 @@ from skyshare.model import (
     empty_tracks,
     track_bytes,
 )
-from skyshare.share.agreements import Agreement
-from skyshare.share.regions import RegionIndex
+from skyshare.share.agreements import Agreement, Exclusions
+from skyshare.share.regions import RegionIndex, SharedRegion
 
 log = logging.getLogger("skyshare.share.egress")
 
@@ -92,6 +94,7 @@ DEFAULT_MAX_PENDING_ROWS: Final = 1_000_000  # about 108 MB of TRACK_DTYPE rows
 
 _PARTNER_BIT: Final = np.uint8(1 << SourceKind.PARTNER)
 _CONFIRMED_POSITION: Final = np.uint16(TrackFlag.CONFIRMED | TrackFlag.HAS_POSITION)
+_EXERCISE: Final = np.uint16(TrackFlag.EXERCISE)
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,6 +133,31 @@ def grant_masks(fields: tuple[str, ...]) -> tuple[npt.NDArray[np.uint8], npt.NDA
     return keep, unknown & ~keep
 
 
+@nb.njit(cache=True, nogil=True)
+def _shareable(batch: TrackBatch, own_only: bool, others: np.uint16, no_exercise: bool,
+               addresses: U4Array, categories: BoolArray) -> BoolArray:
+    """Rules 2-4 but the regions, in one pass: the source rule (``own_only``: no partner
+    contributed; else an own sensor or a partner in ``others`` did), CONFIRMED with a
+    position, and not excluded (EXERCISE if ``no_exercise``, an address in the sorted
+    ``addresses``, a category marked in ``categories``)."""
+    keep = np.zeros(len(batch), np.bool_)
+    for i in range(len(batch)):
+        r = batch[i]
+        if own_only:
+            ok = (r.sources & _PARTNER_BIT) == 0 and r.partners == 0
+        else:
+            ok = (r.sources & ~_PARTNER_BIT) != 0 or (r.partners & others) != 0
+        if (not ok or (r.flags & _CONFIRMED_POSITION) != _CONFIRMED_POSITION
+                or (no_exercise and r.flags & _EXERCISE) or categories[r.category]):
+            continue
+        if len(addresses):
+            j = np.searchsorted(addresses, r.icao24)
+            if j < len(addresses) and addresses[j] == r.icao24:
+                continue
+        keep[i] = True
+    return keep
+
+
 def _find(sorted_ids: U4Array, ids: U4Array) -> tuple[IntArray, BoolArray]:
     """(position, found) of each id in a sorted id array."""
     pos = np.searchsorted(sorted_ids, ids)
@@ -165,8 +193,9 @@ class EgressFilter:
         self._gap = 1.0 / agreement.max_rate_hz
         self._delay = agreement.min_delay_s
         self._keep, self._fill = grant_masks(agreement.fields)
-        self._addresses = np.array(agreement.exclude.addresses, np.uint32)
-        self._categories = np.array(agreement.exclude.categories, np.uint8)
+        self._addresses = np.unique(np.array(agreement.exclude.addresses, np.uint32))
+        self._categories = np.zeros(256, np.bool_)  # excluded, by category code
+        self._categories[list(agreement.exclude.categories)] = True
         # per track: last row sent (now, last_seen), and whether the receiver holds it
         self._ids = np.zeros(0, np.uint32)
         self._at = np.zeros(0, np.float64)
@@ -229,19 +258,8 @@ class EgressFilter:
         if not a.active_at(now):
             return empty_tracks(0), np.zeros(0, np.intp)
         batch = _sorted_unique(own if a.sources == "own" else common)
-        sources, partners = batch["sources"], batch["partners"]
-        if a.sources == "own":
-            keep = ((sources & _PARTNER_BIT) == 0) & (partners == 0)
-        else:
-            keep = ((sources & ~_PARTNER_BIT) != 0) | ((partners & self._others) != 0)
-        flags = batch["flags"]
-        keep &= (flags & _CONFIRMED_POSITION) == _CONFIRMED_POSITION
-        if a.exclude.exercise:
-            keep &= (flags & np.uint16(TrackFlag.EXERCISE)) == 0
-        if len(self._addresses):
-            keep &= ~np.isin(batch["icao24"], self._addresses)
-        if len(self._categories):
-            keep &= ~np.isin(batch["category"], self._categories)
+        keep = _shareable(batch, a.sources == "own", self._others, a.exclude.exercise,
+                          self._addresses, self._categories)
         rows = np.flatnonzero(keep)
         inside = self._regions.inside(batch["lat"][rows], batch["lon"][rows],
                                       batch["alt"][rows], batch["alt_geo"][rows])
@@ -290,10 +308,10 @@ class EgressFilter:
     def _may_send(self, ids: U4Array, seen: F8Array, now: float) -> BoolArray:
         """Rule 6: not sent within the rate's gap, and newer than the last row sent."""
         pos, found = _find(self._ids, ids)
-        slot = np.where(found, pos, len(self._ids))  # the last slot: never sent
-        at: F8Array = np.r_[self._at, -np.inf][slot]
-        last: F8Array = np.r_[self._seen, -np.inf][slot]
-        return (now - at >= self._gap) & (seen > last)
+        ok: BoolArray = ~found  # never sent
+        hit = pos[found]
+        ok[found] = (now - self._at[hit] >= self._gap) & (seen[found] > self._seen[hit])
+        return ok
 
     def _record(self, sent: TrackBatch, now: float) -> None:
         """Remember ``sent`` (sorted by id) as sent at ``now``."""
@@ -360,3 +378,18 @@ class EgressFilter:
         self._pending = p[~ready | held]
         self._record(out, now)
         return out
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the filter's kernels (the region test and
+    the share rules), with a throwaway agreement over a tiny picture."""
+    a = Agreement(id="warm-up", giver="a", receiver="b",
+                  regions=(SharedRegion("r", box(-1.0, -1.0, 1.0, 1.0)),),
+                  exclude=Exclusions(addresses=(1,)))
+    rows = empty_tracks(2)
+    rows["track_id"] = [1, 2]
+    rows["flags"] = _CONFIRMED_POSITION
+    rows["lat"], rows["lon"], rows["last_seen"] = 0.0, 0.0, 1.0
+    f = EgressFilter(a, None)
+    f.select(rows, rows, 1.0)
+    f.conforming(f.select(rows, rows, 2.0).tracks)

@@ -58,6 +58,7 @@ from skyshare.model import TrackBatch, TrackFlag
 from skyshare.share.agreements import Agreement, AgreementFiles, AgreementSet, load_agreements
 from skyshare.share.bus import Bus
 from skyshare.share.egress import EgressFilter, Outgoing
+from skyshare.share.egress import warm_up as warm_up_egress
 from skyshare.share.keys import NodeKey, PublicKeys
 from skyshare.share.natsbus import NatsBus
 from skyshare.share.natsconf import NatsCredentials
@@ -397,9 +398,11 @@ def agreement_json(a: Agreement, now: float) -> dict[str, object]:
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) the kernels of ingest and partner fusion,
-    so that a node's first partner messages are not delayed by seconds."""
+    """Compile (or load from numba's cache) the kernels of egress, ingest and partner
+    fusion, so that a node's first shares and partner messages are not delayed by
+    seconds."""
     warm_up_rows()
+    warm_up_egress()
     warm_up_partners()
 
 
