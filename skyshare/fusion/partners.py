@@ -61,6 +61,7 @@ from skyshare.model import (
     concat_tracks,
     empty_tracks,
     take_tracks,
+    track_bytes,
 )
 
 __all__ = ["IngestResult", "PartnerContribution", "PartnerStats", "PartnerTracks", "warm_up"]
@@ -202,7 +203,8 @@ class PartnerTracks:
         rank[order] = np.arange(n_own, n_groups)
         if len(rank):
             group = np.where(group >= n_own, rank[np.maximum(group - n_own, 0)], group)
-        out = concat_tracks([own, empty_tracks(n_groups - n_own)])
+        out = empty_tracks(n_groups)
+        track_bytes(out)[:n_own] = track_bytes(own)
         out["track_id"][n_own:] = ids[order]
         combine(out, out["callsign"].view(np.uint64), n_own, rows,
                 rows["callsign"].view(np.uint64), prt_pts, part, group, now,

@@ -22,6 +22,7 @@ cluster head as it goes), and an empty grid costs only its arrays.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Final, NamedTuple
 
@@ -38,6 +39,7 @@ _M_PER_DEG_LAT_MIN: Final = 110_000.0
 _M_PER_DEG_LON_EQ_MIN: Final = 111_000.0
 _GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)
 MAX_NEIGHBOUR_CELLS: Final = 6
+_CELL_STEP_M: Final = 1000.0  # cells are a whole number of km (at least twice the radius)
 _FREE: Final = -1  # key of a free hash entry
 
 
@@ -55,19 +57,22 @@ def new_grid(capacity: int, radius_m: float) -> Grid:
     """An empty grid for up to ``capacity`` points and search radii up to ``radius_m``."""
     if not (math.isfinite(radius_m) and radius_m > 0):
         raise ValueError(f"search radius must be a positive number of metres, not {radius_m!r}")
-    cell_m = 2.0 * radius_m
+    cell_m = _CELL_STEP_M * math.ceil(2.0 * radius_m / _CELL_STEP_M)  # few sizes: cached
     size = map_capacity(max(capacity, 1))
     cell_deg = min(cell_m / _M_PER_DEG_LAT_MIN, 180.0)
     return Grid(float(cell_m), float(cell_deg), _band_cells(cell_m, cell_deg),
                 np.full((size, 2), _FREE, np.int64), np.full(max(capacity, 1), -1, np.int64))
 
 
+@functools.lru_cache(maxsize=16)  # a node asks for the same few radii at every merge
 def _band_cells(cell_m: float, cell_deg: float) -> npt.NDArray[np.int64]:
-    """Longitude cells of each band: each >= cell_m wide one band further poleward."""
+    """Longitude cells of each band: each >= cell_m wide one band further poleward
+    (read-only: shared by every grid of these dimensions)."""
     lo = -90.0 + np.arange(int(180.0 / cell_deg) + 1) * cell_deg
     edge = np.minimum(np.maximum(np.abs(lo), np.abs(lo + cell_deg)) + cell_deg, 90.0)
     width_m = 360.0 * _M_PER_DEG_LON_EQ_MIN * np.cos(np.radians(edge))
     cells: npt.NDArray[np.int64] = np.maximum(1, (width_m / cell_m).astype(np.int64))
+    cells.flags.writeable = False
     return cells
 
 
