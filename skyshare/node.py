@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 import time
 from collections.abc import Iterator
@@ -234,7 +235,7 @@ class Node:
     async def _pipeline_loop(self, stop: asyncio.Event) -> None:
         cadence = Cadence(self.config.pipeline_interval_s, self.config.pipeline_max_interval_s)
         while not stop.is_set():
-            started, cpu_s = time.monotonic(), 0.0
+            started, cpu_s = time.monotonic(), math.nan  # NaN: the step failed, unknown
             try:
                 cpu_s = await asyncio.to_thread(self._timed_step, self.take_pending())
                 if self.federation is not None:
