@@ -7,7 +7,8 @@ picture (``snapshot(now)``), filters and signs what the ``sources: own`` agreeme
 out (``Federation.outgoing``) and has the event loop publish it at once
 (``send_soon``), merges what partners sent (``Federation.merge``), publishes the
 picture, filters and signs what the ``sources: all`` agreements let out; then the event
-loop publishes that (``send_pending``) and sleeps what is left of the interval.  Status
+loop publishes that (``send_pending``) and sleeps what is left of the interval (set by
+the node's cadence, :mod:`skyshare.cadence`, as in ``Node._pipeline_loop``).  Status
 messages go out every ``status_interval_s`` as in ``Node._federation_loop``.
 
 Instrumentation, the only departures from the node's code: :class:`MeasuredFederation`
