@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.asterix.records import Records
+from skyshare.asterix.records import Records, category_rows, uint_be
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
 
 NM: Final = 1852.0
@@ -64,14 +64,6 @@ _IA5_6BIT: Final = np.frombuffer(  # the 6-bit characters of ICAO Annex 10
     b" ABCDEFGHIJKLMNOPQRSTUVWXYZ" + b" " * 21 + b"0123456789" + b" " * 6, np.uint8)
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _u(data: npt.NDArray[np.uint8], p: int, n: int) -> int:
-    v = 0
-    for k in range(n):
-        v = (v << 8) | int(data[p + k])
-    return v
-
-
 @nb.njit(cache=True, nogil=True)
 def _decode(data: npt.NDArray[np.uint8], rec_of: npt.NDArray[np.int64],
             frn: npt.NDArray[np.int64], offset: npt.NDArray[np.int64],
@@ -87,7 +79,7 @@ def _decode(data: npt.NDArray[np.uint8], rec_of: npt.NDArray[np.int64],
         if f == 1:  # I048/010
             o.sac, o.sic = data[p], data[p + 1]
         elif f == 2:  # I048/140, 1/128 s
-            o.tod = _u(data, p, 3) / 128.0
+            o.tod = uint_be(data, p, 3) / 128.0
         elif f == 3:  # I048/020
             b = int(data[p])
             o.typ = b >> 5
@@ -102,55 +94,52 @@ def _decode(data: npt.NDArray[np.uint8], rec_of: npt.NDArray[np.int64],
                 flags |= 1 << 3
             o.flags = o.flags | flags
         elif f == 4:  # I048/040: RHO 1/256 NM, THETA 360/2^16 deg
-            o.range_m = _u(data, p, 2) / 256.0 * 1852.0
-            o.azimuth_deg = _u(data, p + 2, 2) * (360.0 / 65536.0)
+            o.range_m = uint_be(data, p, 2) / 256.0 * 1852.0
+            o.azimuth_deg = uint_be(data, p + 2, 2) * (360.0 / 65536.0)
         elif f == 5:  # I048/070
-            v = _u(data, p, 2)
+            v = uint_be(data, p, 2)
             code = v & 0x0FFF
             o.squawk = ((code >> 9) & 7) * 1000 + ((code >> 6) & 7) * 100 + (
                 (code >> 3) & 7) * 10 + (code & 7)
             o.flags = o.flags | (((v >> 15) & 1) << 4) | (((v >> 14) & 1) << 5) | (
                 ((v >> 13) & 1) << 6)
         elif f == 6:  # I048/090: 1/4 FL, two's complement on 14 bits
-            v = _u(data, p, 2)
+            v = uint_be(data, p, 2)
             fl = v & 0x3FFF
             if fl & 0x2000:
                 fl -= 0x4000
             o.fl = fl / 4.0
             o.flags = o.flags | (((v >> 15) & 1) << 7) | (((v >> 14) & 1) << 8)
         elif f == 8:  # I048/220
-            o.icao24 = _u(data, p, 3)
+            o.icao24 = uint_be(data, p, 3)
         elif f == 9:  # I048/240: eight 6-bit characters
-            bits = _u(data, p, 6)
+            bits = uint_be(data, p, 6)
             for c in range(8):
                 callsigns[row, c] = ia5[(bits >> (42 - 6 * c)) & 0x3F]
         elif f == 11:  # I048/161
-            o.track_number = _u(data, p, 2) & 0x0FFF
+            o.track_number = uint_be(data, p, 2) & 0x0FFF
         elif f == 13:  # I048/200: GSP 2^-14 NM/s, HDG 360/2^16 deg
-            o.groundspeed_kt = _u(data, p, 2) / 16384.0 * 3600.0
-            o.heading_deg = _u(data, p + 2, 2) * (360.0 / 65536.0)
+            o.groundspeed_kt = uint_be(data, p, 2) / 16384.0 * 3600.0
+            o.heading_deg = uint_be(data, p + 2, 2) * (360.0 / 65536.0)
         elif f == 14 and data[p] & 0x80:  # I048/170: CNF is the first bit
             o.flags = o.flags | (1 << 9)
 
 
 def decode_plots(data: npt.NDArray[np.uint8], framed: Records) -> npt.NDArray[np.void]:
     """One PLOT_DTYPE row per CAT048 record of ``framed`` (records framed over ``data``)."""
-    records = framed.records
-    mine = np.flatnonzero(records["category"] == 48)
-    out = np.zeros(len(mine), PLOT_DTYPE)
-    out["record"] = mine
+    rows = category_rows(framed, 48)
+    n = len(rows.records)
+    out = np.zeros(n, PLOT_DTYPE)
+    out["record"] = rows.records
     for name in ("tod", "range_m", "azimuth_deg", "fl", "groundspeed_kt", "heading_deg"):
         out[name] = np.nan
     out["typ"], out["squawk"], out["icao24"], out["track_number"] = 255, NO_SQUAWK, \
         NO_ADDRESS, -1
-    row_of_record = np.full(len(records), -1, np.int64)
-    row_of_record[mine] = np.arange(len(mine))
-    items = framed.items
-    callsigns = np.full((len(mine), 8), ord(" "), np.uint8)
-    _decode(data, items["record"].astype(np.int64), items["frn"].astype(np.int64),
-            items["offset"].astype(np.int64), row_of_record, out, callsigns, _IA5_6BIT)
-    has_callsign = np.zeros(len(mine), np.bool_)
-    has_callsign[row_of_record[items["record"][items["frn"] == 9]]] = True
+    callsigns = np.full((n, 8), ord(" "), np.uint8)
+    _decode(data, rows.item_record, rows.item_frn, rows.item_offset, rows.row_of_record,
+            out, callsigns, _IA5_6BIT)
+    has_callsign = np.zeros(n, np.bool_)
+    has_callsign[rows.row_of_record[rows.item_record[rows.item_frn == 9]]] = True
     names = np.char.rstrip(callsigns.view("S8").ravel(), b" ")  # as Mode S callsigns
     out["callsign"] = np.where(has_callsign, names, b"")
     return out

@@ -208,3 +208,41 @@ def split_records(data: Bytes, blocks: npt.NDArray[np.void], bad: BadInput,
     for (kind, detail), n in zip(_ERRORS, errors, strict=True):
         bad.add(kind, int(n), detail)
     return Records(records[:n_rec], items[:n_item])
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def uint_be(data: Bytes, p: int, n: int) -> int:
+    """The unsigned big-endian integer of ``data[p:p + n]`` (inside item decoders)."""
+    v = 0
+    for k in range(n):
+        v = (v << 8) | int(data[p + k])
+    return v
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def signed(v: int, bits: int) -> int:
+    """``v`` read as a two's complement number of ``bits`` bits."""
+    return v - (1 << bits) if v >> (bits - 1) & 1 else v
+
+
+@dataclass(frozen=True)
+class CategoryRows:
+    """What an item decoder of one category needs: its records (``records``, rows of
+    ``Records.records``), the output row of every record (-1: another category), and
+    the items' record, FRN and offset as int64 columns."""
+
+    records: npt.NDArray[np.int64]
+    row_of_record: npt.NDArray[np.int64]
+    item_record: npt.NDArray[np.int64]
+    item_frn: npt.NDArray[np.int64]
+    item_offset: npt.NDArray[np.int64]
+
+
+def category_rows(framed: Records, category: int) -> CategoryRows:
+    mine = np.flatnonzero(framed.records["category"] == category)
+    row_of_record = np.full(len(framed.records), -1, np.int64)
+    row_of_record[mine] = np.arange(len(mine))
+    items = framed.items
+    return CategoryRows(mine.astype(np.int64), row_of_record,
+                        items["record"].astype(np.int64), items["frn"].astype(np.int64),
+                        items["offset"].astype(np.int64))

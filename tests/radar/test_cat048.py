@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from asterix.base import Bits, RawDatablock
 from asterix.generated import Cat_048_1_32
+from asterix_oracle import oracle_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,40 +23,37 @@ from skyshare.model import NO_ADDRESS, NO_SQUAWK
 def oracle(datagram: bytes) -> list[dict[str, object]]:
     """The values libasterix reads from every CAT048 record of a datagram."""
     out = []
-    for db in RawDatablock.parse(Bits.from_bytes(datagram)):  # type: ignore[union-attr]
-        if db.get_category() != 48:
-            continue
-        for rec in Cat_048_1_32.cv_uap.parse(db.get_raw_records()):  # type: ignore[union-attr]
-            def sub(item: str, name: str, rec=rec):  # type: ignore[no-untyped-def]
-                i = rec.get_item(item)
-                return None if i is None else i.variation.get_item(name).variation.content
-            row: dict[str, object] = {}
-            if (i010 := rec.get_item("010")) is not None:
-                row["sac"] = i010.variation.get_item("SAC").variation.content.as_uint()
-                row["sic"] = i010.variation.get_item("SIC").variation.content.as_uint()
-            if (i140 := rec.get_item("140")) is not None:
-                row["tod"] = i140.variation.content.as_quantity("s")
-            if (typ := sub("020", "TYP")) is not None:
-                row["typ"] = typ.as_uint()
-                row["sim"] = sub("020", "SIM").as_uint()
-            if (rho := sub("040", "RHO")) is not None:
-                row["range_m"] = rho.as_quantity("NM") * NM
-                row["azimuth_deg"] = sub("040", "THETA").as_quantity("°")
-            if (m3a := sub("070", "MODE3A")) is not None:
-                row["squawk"] = int(m3a.as_string())
-                row["m3a_v"] = sub("070", "V").as_uint()
-            if (fl := sub("090", "FL")) is not None:
-                row["fl"] = fl.as_quantity("FL")
-            if (i220 := rec.get_item("220")) is not None:
-                row["icao24"] = i220.variation.content.as_uint()
-            if (i240 := rec.get_item("240")) is not None:
-                row["callsign"] = i240.variation.content.as_string().rstrip(" ").encode()
-            if (trn := sub("161", "TRN")) is not None:
-                row["track_number"] = trn.as_uint()
-            if (gsp := sub("200", "GSP")) is not None:
-                row["groundspeed_kt"] = gsp.as_quantity("NM/s") * 3600.0
-                row["heading_deg"] = sub("200", "HDG").as_quantity("°")
-            out.append(row)
+    for _, rec in oracle_records(datagram, {48: Cat_048_1_32}):
+        def sub(item: str, name: str, rec=rec):  # type: ignore[no-untyped-def]
+            i = rec.get_item(item)
+            return None if i is None else i.variation.get_item(name).variation.content
+        row: dict[str, object] = {}
+        if (i010 := rec.get_item("010")) is not None:
+            row["sac"] = i010.variation.get_item("SAC").variation.content.as_uint()
+            row["sic"] = i010.variation.get_item("SIC").variation.content.as_uint()
+        if (i140 := rec.get_item("140")) is not None:
+            row["tod"] = i140.variation.content.as_quantity("s")
+        if (typ := sub("020", "TYP")) is not None:
+            row["typ"] = typ.as_uint()
+            row["sim"] = sub("020", "SIM").as_uint()
+        if (rho := sub("040", "RHO")) is not None:
+            row["range_m"] = rho.as_quantity("NM") * NM
+            row["azimuth_deg"] = sub("040", "THETA").as_quantity("°")
+        if (m3a := sub("070", "MODE3A")) is not None:
+            row["squawk"] = int(m3a.as_string())
+            row["m3a_v"] = sub("070", "V").as_uint()
+        if (fl := sub("090", "FL")) is not None:
+            row["fl"] = fl.as_quantity("FL")
+        if (i220 := rec.get_item("220")) is not None:
+            row["icao24"] = i220.variation.content.as_uint()
+        if (i240 := rec.get_item("240")) is not None:
+            row["callsign"] = i240.variation.content.as_string().rstrip(" ").encode()
+        if (trn := sub("161", "TRN")) is not None:
+            row["track_number"] = trn.as_uint()
+        if (gsp := sub("200", "GSP")) is not None:
+            row["groundspeed_kt"] = gsp.as_quantity("NM/s") * 3600.0
+            row["heading_deg"] = sub("200", "HDG").as_quantity("°")
+        out.append(row)
     return out
 
 
