@@ -1,0 +1,1 @@
+"""Radars: the geometry of their measurements (and, later, their simulation)."""
