@@ -12,7 +12,8 @@ and skipped, never raised (:class:`~skyshare.badinput.BadInput`):
 
 * ``asterix-unknown-category``: a block of a category not read here (skipped whole);
 * ``asterix-bad-fspec``: an FSPEC that runs past the category's items (an FX loop) or
-  sets no item at all;
+  sets no item but FX bits (a zero byte where a record would start is padding, which
+  some feeds put after their records: skipped, not counted);
 * ``asterix-unknown-item``: an FSPEC or compound bit for an item the UAP does not
   define (its length is unknown);
 * ``asterix-truncated-record``: an item that runs past the end of its block.
@@ -28,7 +29,16 @@ import numpy as np
 import numpy.typing as npt
 
 from skyshare.asterix.framing import HEADER_BYTES
-from skyshare.asterix.uap import COMPOUND, EXPLICIT, EXTENDED, FIXED, REPETITIVE, Tables, tables
+from skyshare.asterix.uap import (
+    COMPOUND,
+    EXPLICIT,
+    EXTENDED,
+    FIXED,
+    REP_FX,
+    REPETITIVE,
+    Tables,
+    tables,
+)
 from skyshare.badinput import BadInput
 
 RECORD_DTYPE: Final = np.dtype([
@@ -76,6 +86,10 @@ def _simple_length(data: Bytes, p: int, end: int, kind: int, a: int, b: int) -> 
         if p >= end:
             return _BAD
         n = 1 + int(data[p]) * a
+    elif kind == REP_FX:
+        n = a
+        while p + n <= end and data[p + n - 1] & 1:
+            n += a
     elif kind == EXPLICIT:
         if p >= end:
             return _BAD
@@ -132,6 +146,9 @@ def _records(data: Bytes, b_offset: I64, b_length: I64, b_category: I64, spec: I
         max_fspec = (n_frn + 6) // 7
         p, end = b_offset[bi] + HEADER_BYTES, b_offset[bi] + b_length[bi]
         while p < end:
+            if data[p] == 0:  # an empty FSPEC: padding some feeds put after the records
+                p += 1
+                continue
             start, item_mark = p, n_item
             error = -1
             fspec = 0
@@ -171,7 +188,7 @@ def _records(data: Bytes, b_offset: I64, b_length: I64, b_category: I64, spec: I
                         p += n
                     if error >= 0:
                         break
-                if error < 0 and not any_item:
+                if error < 0 and not any_item:  # only FX bits: a record with no item
                     error = _BAD_FSPEC
             if error >= 0:
                 errors[error] += 1
