@@ -1,7 +1,7 @@
-"""Print the UAP of an ASTERIX category and edition as skyshare.asterix.uap items.
+"""Print the UAP of an ASTERIX category and edition as skyshare.decode.asterix.uap items.
 
 The item structure comes from libasterix (a dev dependency, generated from the
-asterix-specs).  Its output is pasted into skyshare/asterix/uap.py, so that the node
+asterix-specs).  Its output is pasted into skyshare/decode/asterix/uap.py, so that the node
 needs neither libasterix nor its one-second import at run time:
 
     .venv/bin/python tools/asterix_uap.py 62 1.19 > /tmp/cat062.txt

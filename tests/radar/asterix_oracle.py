@@ -11,7 +11,7 @@ import pytest
 from asterix.base import Bits, RawDatablock
 from asterix.generated import Cat_048_1_32
 
-from skyshare.asterix.cat048 import NM, PlotFlag
+from skyshare.decode.asterix.cat048 import NM, PlotFlag
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
 
 

@@ -11,10 +11,10 @@ import pytest
 from asterix.generated import Cat_034_1_29
 from asterix_oracle import oracle_records
 
-from skyshare.asterix.cat034 import NORTH_MARKER, SECTOR_CROSSING, decode_service
-from skyshare.asterix.framing import read_pcap, split_blocks
-from skyshare.asterix.records import split_records
 from skyshare.badinput import BadInput
+from skyshare.decode.asterix.cat034 import NORTH_MARKER, SECTOR_CROSSING, decode_service
+from skyshare.decode.asterix.records import split_records
+from skyshare.sources.asterix import read_pcap, split_blocks
 
 
 def oracle(datagram: bytes) -> list[dict[str, float]]:

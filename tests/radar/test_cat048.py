@@ -10,11 +10,11 @@ from asterix_oracle import check_plot, oracle_plots
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skyshare.asterix.cat048 import decode_plots
-from skyshare.asterix.framing import read_pcap, split_blocks
-from skyshare.asterix.records import split_records
 from skyshare.badinput import BadInput
+from skyshare.decode.asterix.cat048 import decode_plots
+from skyshare.decode.asterix.records import split_records
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
+from skyshare.sources.asterix import read_pcap, split_blocks
 
 
 def plots_of(data: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:

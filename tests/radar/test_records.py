@@ -1,4 +1,4 @@
-"""ASTERIX framing (``skyshare.asterix``): data blocks, records and items of CAT021,
+"""ASTERIX framing (``skyshare.decode.asterix``): data blocks, records and items of CAT021,
 CAT034, CAT048 and CAT062, checked against libasterix (an independent decoder generated from the
 asterix-specs) on the real captures in ../shared/data/asterix, and against hostile
 bytes.  (This folder is not named ``asterix``: that would hide libasterix's package.)"""
@@ -15,9 +15,9 @@ from asterix_oracle import oracle_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skyshare.asterix.framing import read_pcap, split_blocks
-from skyshare.asterix.records import TABLES, Records, split_records
 from skyshare.badinput import BadInput
+from skyshare.decode.asterix.records import TABLES, Records, split_records
+from skyshare.sources.asterix import read_pcap, split_blocks
 
 ORACLE = {21: Cat_021_2_6, 34: Cat_034_1_29, 48: Cat_048_1_32, 62: Cat_062_1_19}
 

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from skyshare.asterix.cat048 import PLOT_DTYPE, PlotFlag, decode_plots
-from skyshare.asterix.framing import read_pcap, split_blocks
-from skyshare.asterix.records import split_records
-from skyshare.asterix.write048 import encode_plots
 from skyshare.badinput import BadInput
+from skyshare.decode.asterix.cat048 import PLOT_DTYPE, PlotFlag, decode_plots
+from skyshare.decode.asterix.records import split_records
+from skyshare.decode.asterix.write048 import encode_plots
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
+from skyshare.sources.asterix import read_pcap, split_blocks
 
 
 def decode(blocks: list[bytes]) -> np.ndarray:

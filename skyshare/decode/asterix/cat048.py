@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.asterix.records import Records, category_rows, uint_be
+from skyshare.decode.asterix.records import Records, category_rows, uint_be
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
 
 NM: Final = 1852.0

@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.asterix.records import Records, category_rows, signed, uint_be
+from skyshare.decode.asterix.records import Records, category_rows, signed, uint_be
 
 NORTH_MARKER, SECTOR_CROSSING = 1, 2
 SERVICE_DTYPE: Final = np.dtype([

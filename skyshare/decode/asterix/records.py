@@ -28,8 +28,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.asterix.framing import HEADER_BYTES
-from skyshare.asterix.uap import (
+from skyshare.badinput import BadInput
+from skyshare.decode.asterix.uap import (
     COMPOUND,
     EXPLICIT,
     EXTENDED,
@@ -39,7 +39,7 @@ from skyshare.asterix.uap import (
     Tables,
     tables,
 )
-from skyshare.badinput import BadInput
+from skyshare.sources.asterix import HEADER_BYTES
 
 RECORD_DTYPE: Final = np.dtype([
     ("block", "<i4"),  # row of the blocks array
@@ -212,8 +212,8 @@ class Records:
 
 def split_records(data: Bytes, blocks: npt.NDArray[np.void], bad: BadInput,
                   uaps: Tables = TABLES) -> Records:
-    """Frame the records and items of ``blocks`` (from :func:`.framing.split_blocks` over
-    the same ``data``)."""
+    """Frame the records and items of ``blocks`` (found by
+    :func:`skyshare.sources.asterix.split_blocks` in the same ``data``)."""
     size = int(blocks["length"].sum()) if len(blocks) else 0
     records = np.zeros(size // 2 + 1, RECORD_DTYPE)
     items = np.zeros(size + 1, ITEM_DTYPE)

@@ -1,2 +1,0 @@
-"""Eurocontrol ASTERIX: data blocks and records, as columns (see :mod:`.framing`,
-:mod:`.records` and the category tables in :mod:`.uap`)."""
