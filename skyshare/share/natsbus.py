@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _FOREIGN = (nats.errors.Error, OSError, asyncio.TimeoutError, ssl.SSLError)
+CLOSE_TIMEOUT_S = 5.0  # nats-py's close, which flushes into a transport that may be dead
 # JetStream says "try again" with these while a cluster elects leaders or fails over
 _TRANSIENT = (nats.errors.TimeoutError, nats.errors.NoRespondersError,
               nats.js.errors.NoStreamResponseError, nats.js.errors.ServiceUnavailableError,
@@ -193,11 +194,13 @@ class NatsBus:
         nc, self._nc = self._nc, None
         if nc is not None and not nc.is_closed:
             try:
-                await nc.close()
+                await asyncio.wait_for(nc.close(), CLOSE_TIMEOUT_S)
             except Exception as exc:  # closing must not fail the caller
                 # nats-py flushes its pending buffer into a transport the server may have
                 # closed already (AttributeError deep in asyncio's TLS): nothing to save
                 log.debug("nats %s: error while closing, ignored: %r", self.name, exc)
+            finally:
+                await _abandon(nc)
 
     # ----------------------------------------------------------------- durable
     def _js(self) -> JetStreamContext:
@@ -318,3 +321,26 @@ def _raise_if_cancelling() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def _abandon(nc: Client) -> None:
+    """Make sure nothing of a closed client runs on: when nats-py's close stops half way
+    (an error flushing into a dead TLS transport, or the timeout), its reading, ping,
+    flusher, reconnection and subscription tasks and its transport can be left behind,
+    and a task left behind can keep ``asyncio.run`` from returning.  Cancel them, close
+    the transport, and wait a moment for them to end."""
+    tasks = [t for t in (getattr(nc, name, None) for name in (
+        "_reading_task", "_ping_interval_task", "_flusher_task", "_reconnection_task"))
+        if isinstance(t, asyncio.Task)]
+    tasks += [t for sub in getattr(nc, "_subs", {}).values()
+              if isinstance(t := getattr(sub, "_wait_for_msgs_task", None), asyncio.Task)]
+    current = asyncio.current_task()
+    pending = [t for t in tasks if not t.done() and t is not current]
+    for task in pending:
+        task.cancel()
+    transport = getattr(nc, "_transport", None)
+    if transport is not None:
+        with contextlib.suppress(Exception):
+            transport.close()
+    if pending:
+        await asyncio.wait(pending, timeout=1.0)
