@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.decode.asterix.records import Records, category_rows, uint_be
+from skyshare.decode.asterix.records import CategoryRows, Records, category_rows, uint_be
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
 
 NM: Final = 1852.0
@@ -60,7 +60,7 @@ class PlotFlag:
     TENTATIVE = 1 << 9  # I048/170 CNF: the radar's track is not confirmed yet
 
 
-_IA5_6BIT: Final = np.frombuffer(  # the 6-bit characters of ICAO Annex 10
+IA5_6BIT: Final = np.frombuffer(  # the 6-bit characters of ICAO Annex 10
     b" ABCDEFGHIJKLMNOPQRSTUVWXYZ" + b" " * 21 + b"0123456789" + b" " * 6, np.uint8)
 
 
@@ -125,6 +125,17 @@ def _decode(data: npt.NDArray[np.uint8], rec_of: npt.NDArray[np.int64],
             o.flags = o.flags | (1 << 9)
 
 
+def callsign_column(callsigns: npt.NDArray[np.uint8], rows: CategoryRows,
+                    frn: int) -> npt.NDArray[np.bytes_]:
+    """The decoded 8-character identifications, trailing spaces dropped (as Mode S
+    callsigns are), empty where the record has no item ``frn``."""
+    present = np.zeros(len(rows.records), np.bool_)
+    present[rows.row_of_record[rows.item_record[rows.item_frn == frn]]] = True
+    names = np.char.rstrip(callsigns.view("S8").ravel(), b" ")
+    out: npt.NDArray[np.bytes_] = np.where(present, names, b"")
+    return out
+
+
 def decode_plots(data: npt.NDArray[np.uint8], framed: Records) -> npt.NDArray[np.void]:
     """One PLOT_DTYPE row per CAT048 record of ``framed`` (records framed over ``data``)."""
     rows = category_rows(framed, 48)
@@ -137,9 +148,6 @@ def decode_plots(data: npt.NDArray[np.uint8], framed: Records) -> npt.NDArray[np
         NO_ADDRESS, -1
     callsigns = np.full((n, 8), ord(" "), np.uint8)
     _decode(data, rows.item_record, rows.item_frn, rows.item_offset, rows.row_of_record,
-            out, callsigns, _IA5_6BIT)
-    has_callsign = np.zeros(n, np.bool_)
-    has_callsign[rows.row_of_record[rows.item_record[rows.item_frn == 9]]] = True
-    names = np.char.rstrip(callsigns.view("S8").ravel(), b" ")  # as Mode S callsigns
-    out["callsign"] = np.where(has_callsign, names, b"")
+            out, callsigns, IA5_6BIT)
+    out["callsign"] = callsign_column(callsigns, rows, 9)
     return out
