@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.decode.asterix.records import CategoryRows, Records, category_rows, uint_be
+from skyshare.decode.asterix.records import CategoryRows, Records, category_rows, squawk_of, uint_be
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
 
 NM: Final = 1852.0
@@ -99,8 +99,7 @@ def _decode(data: npt.NDArray[np.uint8], rec_of: npt.NDArray[np.int64],
         elif f == 5:  # I048/070
             v = uint_be(data, p, 2)
             code = v & 0x0FFF
-            o.squawk = ((code >> 9) & 7) * 1000 + ((code >> 6) & 7) * 100 + (
-                (code >> 3) & 7) * 10 + (code & 7)
+            o.squawk = squawk_of(code)
             o.flags = o.flags | (((v >> 15) & 1) << 4) | (((v >> 14) & 1) << 5) | (
                 ((v >> 13) & 1) << 6)
         elif f == 6:  # I048/090: 1/4 FL, two's complement on 14 bits

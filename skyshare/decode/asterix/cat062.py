@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from skyshare.decode.asterix.cat048 import IA5_6BIT, callsign_column
-from skyshare.decode.asterix.records import Records, category_rows, signed, uint_be
+from skyshare.decode.asterix.records import Records, category_rows, signed, squawk_of, uint_be
 from skyshare.model import NO_ADDRESS, NO_SQUAWK
 
 FT: Final = 0.3048
@@ -77,8 +77,7 @@ def _decode(data: npt.NDArray[np.uint8], rec_of: npt.NDArray[np.int64],
             o.vy_mps = signed(uint_be(data, p + 2, 2), 16) * 0.25
         elif f == 9:  # I062/060
             code = uint_be(data, p, 2) & 0x0FFF
-            o.squawk = ((code >> 9) & 7) * 1000 + ((code >> 6) & 7) * 100 + (
-                (code >> 3) & 7) * 10 + (code & 7)
+            o.squawk = squawk_of(code)
         elif f == 10:  # I062/245: STI (2 bits), spare, then eight 6-bit characters
             bits = uint_be(data, p + 1, 6)
             for c in range(8):

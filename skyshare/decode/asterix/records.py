@@ -242,6 +242,14 @@ def signed(v: int, bits: int) -> int:
     return v - (1 << bits) if v >> (bits - 1) & 1 else v
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def squawk_of(code: int) -> int:
+    """A 12-bit Mode 3/A code (A4 A2 A1 B4 ... D1) as four octal digits written in
+    decimal (7700), the node's squawk."""
+    return (((code >> 9) & 7) * 1000 + ((code >> 6) & 7) * 100 + ((code >> 3) & 7) * 10
+            + (code & 7))
+
+
 @dataclass(frozen=True)
 class CategoryRows:
     """What an item decoder of one category needs: its records (``records``, rows of
