@@ -29,17 +29,36 @@ def oracle_records(datagram: bytes, specs: dict[int, Any]) -> Iterator[tuple[int
                 yield category, record
 
 
+def subitem(rec: Any, item: str, name: str) -> Any:
+    """The content of subitem ``name`` of ``item`` in a libasterix record; None if the
+    record lacks the item."""
+    i = rec.get_item(item)
+    return None if i is None else i.variation.get_item(name).variation.content
+
+
+def check_row(row: np.void, want: dict[str, object], names: tuple[str, ...],
+              floats: set[str], unknown: dict[str, object]) -> None:
+    """Each of ``names`` of ``row`` as libasterix read it (``want``), or unknown (NaN for
+    ``floats``, else ``unknown[name]``) where the record lacks it."""
+    for name in names:
+        got = row[name].item()
+        if name not in want:
+            assert (math.isnan(got) if name in floats else got == unknown[name]), name
+        elif name in floats:
+            assert got == pytest.approx(want[name], rel=1e-6, abs=1e-6), name
+        else:
+            assert got == want[name], name
+
+
 def oracle_plots(datagram: bytes) -> list[dict[str, object]]:
     """The values libasterix reads from every CAT048 record of a datagram."""
     out = []
     for _, rec in oracle_records(datagram, {48: Cat_048_1_32}):
-        def sub(item: str, name: str, rec=rec):  # type: ignore[no-untyped-def]
-            i = rec.get_item(item)
-            return None if i is None else i.variation.get_item(name).variation.content
+        def sub(item: str, name: str, rec: Any = rec) -> Any:
+            return subitem(rec, item, name)
         row: dict[str, object] = {}
-        if (i010 := rec.get_item("010")) is not None:
-            row["sac"] = i010.variation.get_item("SAC").variation.content.as_uint()
-            row["sic"] = i010.variation.get_item("SIC").variation.content.as_uint()
+        if (sac := sub("010", "SAC")) is not None:
+            row["sac"], row["sic"] = sac.as_uint(), sub("010", "SIC").as_uint()
         if (i140 := rec.get_item("140")) is not None:
             row["tod"] = i140.variation.content.as_quantity("s")
         if (typ := sub("020", "TYP")) is not None:
@@ -67,18 +86,12 @@ def oracle_plots(datagram: bytes) -> list[dict[str, object]]:
 
 
 def check_plot(plot: np.void, want: dict[str, object]) -> None:
-    floats = {"tod", "range_m", "azimuth_deg", "fl", "groundspeed_kt", "heading_deg"}
-    for name in ("sac", "sic", "tod", "typ", "range_m", "azimuth_deg", "squawk", "fl",
-                 "icao24", "callsign", "track_number", "groundspeed_kt", "heading_deg"):
-        got = plot[name].item()
-        if name not in want:
-            unknown = {"typ": 255, "squawk": int(NO_SQUAWK), "icao24": int(NO_ADDRESS),
-                       "track_number": -1, "callsign": b"", "sac": 0, "sic": 0}
-            assert (math.isnan(got) if name in floats else got == unknown[name]), name
-        elif name in floats:
-            assert got == pytest.approx(want[name], rel=1e-6, abs=1e-6), name
-        else:
-            assert got == want[name], name
+    check_row(plot, want, ("sac", "sic", "tod", "typ", "range_m", "azimuth_deg", "squawk",
+                           "fl", "icao24", "callsign", "track_number", "groundspeed_kt",
+                           "heading_deg"),
+              {"tod", "range_m", "azimuth_deg", "fl", "groundspeed_kt", "heading_deg"},
+              {"typ": 255, "squawk": int(NO_SQUAWK), "icao24": int(NO_ADDRESS),
+               "track_number": -1, "callsign": b"", "sac": 0, "sic": 0})
     flags = int(plot["flags"])
     assert bool(flags & PlotFlag.SIMULATED) == bool(want.get("sim", 0))
     assert bool(flags & PlotFlag.MODE3A_INVALID) == bool(want.get("m3a_v", 0))

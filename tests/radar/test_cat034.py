@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from asterix.generated import Cat_034_1_29
-from asterix_oracle import oracle_records
+from asterix_oracle import oracle_records, subitem
 
 from skyshare.badinput import BadInput
 from skyshare.decode.asterix.cat034 import NORTH_MARKER, SECTOR_CROSSING, decode_service
@@ -21,9 +21,8 @@ def oracle(datagram: bytes) -> list[dict[str, float]]:
     out = []
     for _, rec in oracle_records(datagram, {34: Cat_034_1_29}):
         row: dict[str, float] = {}
-        i010 = rec.get_item("010")
-        row["sac"] = i010.variation.get_item("SAC").variation.content.as_uint()
-        row["sic"] = i010.variation.get_item("SIC").variation.content.as_uint()
+        row["sac"] = subitem(rec, "010", "SAC").as_uint()
+        row["sic"] = subitem(rec, "010", "SIC").as_uint()
         row["message_type"] = rec.get_item("000").variation.content.as_uint()
         if (i030 := rec.get_item("030")) is not None:
             row["tod"] = i030.variation.content.as_quantity("s")
