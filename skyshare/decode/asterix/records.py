@@ -271,3 +271,18 @@ def category_rows(framed: Records, category: int) -> CategoryRows:
     return CategoryRows(mine.astype(np.int64), row_of_record,
                         items["record"].astype(np.int64), items["frn"].astype(np.int64),
                         items["offset"].astype(np.int64))
+
+
+DAY_S: Final = 86400.0
+
+
+def unix_time_of_day(tod: npt.ArrayLike, around: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The UNIX times nearest ``around`` (UNIX s, e.g. when the datagram arrived) whose
+    UTC time of day is ``tod`` (s since midnight, as ASTERIX sends it): a report sent
+    just before midnight and read just after it keeps its own day.  NaN stays NaN."""
+    tod_a = np.asarray(tod, np.float64)
+    near = np.asarray(around, np.float64)
+    day = np.floor(near / DAY_S) * DAY_S
+    t = day + tod_a
+    t = np.where(t - near > DAY_S / 2, t - DAY_S, t)
+    return np.where(near - t > DAY_S / 2, t + DAY_S, t)  # type: ignore[no-any-return]
