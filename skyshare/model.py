@@ -136,6 +136,8 @@ REPORT_DTYPE: Final = np.dtype(
         ("nacv", "u1"),
         ("sil", "u1"),
         ("rssi", "f4"),
+        ("pos_sigma", "f4"),  # m, 1-sigma per axis of the position when the sensor says
+        # (radar plots); NaN or 0: from NACp, else the tracker's default for the source
         ("frame_hash", "u8"),  # hash of the frame bytes (0: none), to drop duplicate copies
     ]
 )
@@ -210,7 +212,7 @@ def empty_reports(n: int = 0) -> ReportBatch:
     """``n`` reports with every field set to its 'unknown' value."""
     out = np.zeros(n, dtype=REPORT_DTYPE)
     for name in ("lat", "lon", "alt_baro", "alt_geo", "groundspeed", "track",
-                 "vertical_rate", "airspeed", "heading", "rssi"):
+                 "vertical_rate", "airspeed", "heading", "rssi", "pos_sigma"):
         out[name] = np.nan
     out["icao24"] = NO_ADDRESS
     out["squawk"] = NO_SQUAWK

@@ -104,7 +104,7 @@ def _update_position(a: TrackArrays, slot: int, r: ReportRow, p: KernelParams,
             stats[c.INVALID_POSITION] += 1
         return False
     k, rec, t = a.kin[slot], a.rec[slot], r.time
-    var = position_variance(r.nacp, r.source, p.position_sigma_m)
+    var = position_variance(r.nacp, r.source, p.position_sigma_m, r.pos_sigma)
     if not rec.flags & _HAS_POSITION or t - rec.last_pos > timeout(rec.flags, p):
         _init_position(a, slot, lat, lon, t, var, p)
         return True

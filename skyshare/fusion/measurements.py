@@ -64,6 +64,7 @@ class ReportRow(Protocol):
     nacv: int
     sil: int
     rssi: float
+    pos_sigma: float
     frame_hash: int
 
 
@@ -80,10 +81,14 @@ def position_of(lat: float, lon: float) -> tuple[bool, float, float]:
 
 
 @nb.njit(cache=True, nogil=True)
-def position_variance(nacp: int, source: int, default_sigma_m: float) -> float:
-    """Per-axis variance (m^2) of a reported position."""
+def position_variance(nacp: int, source: int, default_sigma_m: float,
+                      pos_sigma: float) -> float:
+    """Per-axis variance (m^2) of a reported position: the sensor's own sigma (radar
+    plots), else from NACp, else the default scaled for the source kind."""
     sigma = default_sigma_m
-    if 1 <= nacp <= 11:
+    if pos_sigma > 0.0:  # False for NaN
+        sigma = pos_sigma
+    elif 1 <= nacp <= 11:
         sigma = float(NACP_EPU_M[nacp]) / R95_SIGMAS
     elif source < len(_SOURCE_SIGMA_SCALE):
         sigma *= float(_SOURCE_SIGMA_SCALE[source])

@@ -76,7 +76,7 @@ def _enu(lat: float, lon: float) -> tuple[float, float, float, float, float, flo
 
 
 @nb.njit(cache=True, nogil=True)
-def _polar(rho: float, theta_deg: float, height: float, lat0: float, lon0: float,
+def polar_point(rho: float, theta_deg: float, height: float, lat0: float, lon0: float,
            h0: float) -> tuple[float, float]:
     if not (rho > 0.0 and abs(height - h0) <= rho and math.isfinite(theta_deg)):
         return math.nan, math.nan
@@ -117,7 +117,7 @@ def _polar(rho: float, theta_deg: float, height: float, lat0: float, lon0: float
 def _polar_many(rho: F64, theta: F64, height: F64, lat0: float, lon0: float, h0: float,
                 lat: F64, lon: F64) -> None:
     for i in range(len(rho)):
-        lat[i], lon[i] = _polar(rho[i], theta[i], height[i], lat0, lon0, h0)
+        lat[i], lon[i] = polar_point(rho[i], theta[i], height[i], lat0, lon0, h0)
 
 
 def polar_to_geodetic(range_m: npt.ArrayLike, azimuth_deg: npt.ArrayLike,

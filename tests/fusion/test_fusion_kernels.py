@@ -78,7 +78,7 @@ def test_shared_covariance_filter_equals_full_4x4_filter(
 
 def test_accuracy_categories_map_to_do260b_bounds() -> None:
     def sigma_p(nacp: int, source: int) -> float:
-        return math.sqrt(position_variance(nacp, source, 50.0))
+        return math.sqrt(position_variance(nacp, source, 50.0, math.nan))
 
     assert sigma_p(9, SourceKind.ADSB) == pytest.approx(30.0 / 2.4477)  # EPU < 30 m
     assert sigma_p(7, SourceKind.ADSB) == pytest.approx(185.2 / 2.4477)  # < 0.1 NM
