@@ -17,6 +17,11 @@ Example (``skyshare run node.yaml``)::
         format: beast                 # beast | avr | sbs | jsonl
         connect: 127.0.0.1:30005      # or listen: 30005, or file: recording.beast
         position: [43.60, 1.44, 150]  # lat, lon, altitude in metres
+      - name: radar-north             # an ASTERIX radar (CAT048 plots, CAT034 service)
+        format: asterix
+        udp: 8600                     # datagrams to this port
+        position: [43.70, 1.40, 180]  # antenna: lat, lon, height above WGS-84 (m)
+        radar: {sigma_range_m: 40, sigma_azimuth_deg: 0.07, rotation_s: 4}
     map:                              # optional online basemap (default: offline only)
       tile_url: https://tile.openstreetmap.org/{z}/{x}/{y}.png
       attribution: © OpenStreetMap contributors
@@ -24,6 +29,9 @@ Example (``skyshare run node.yaml``)::
       confirm_messages: 2
       coast_after_s: 15
       delete_after_s: 60
+    radar_tracker:                    # aircraft no address identifies (primary radar)
+      confirm_hits: 3                 # M plots within N turns (confirm_scans) or clutter
+      confirm_scans: 4
     airspace:                         # paths relative to this file
       volumes: [restricted.openair]
       regions: regions.geojson        # which partner answers where
@@ -53,7 +61,9 @@ from skyshare.alerts.service import AlertsConfig
 from skyshare.alerts.workflow import WorkflowConfig
 from skyshare.config_fields import PATH, PATHS, coordinates
 from skyshare.errors import AddressError, ConfigError
+from skyshare.fusion.radar_tracker import RadarTrackerConfig
 from skyshare.fusion.tracker import TrackerConfig
+from skyshare.radar.plots import RadarSite
 from skyshare.share.settings import FederationConfig
 from skyshare.sources.base import SensorSpec
 from skyshare.sources.detect import FORMATS, Format
@@ -128,6 +138,7 @@ class NodeConfig:
     reference: tuple[float, float] | None = None
     sensors: tuple[SensorSpec, ...] = ()
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    radar_tracker: RadarTrackerConfig = field(default_factory=RadarTrackerConfig)
     synthetic: SyntheticConfig | None = None
     map: MapConfig = field(default_factory=MapConfig)
     airspace: AirspaceConfig = field(default_factory=AirspaceConfig)
@@ -157,17 +168,17 @@ def parse_hostport(text: str, default_host: str = "127.0.0.1") -> tuple[str, int
 
 def sensor_from_mapping(raw: dict[str, Any], index: int, where: str) -> SensorSpec:
     """One entry of the ``sensors:`` list -> :class:`SensorSpec`."""
-    known = {"name", "format", "connect", "listen", "file", "position"}
+    known = {"name", "format", "connect", "listen", "udp", "file", "position", "radar"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown keys {sorted(unknown)}; expected {sorted(known)}", where=where)
     fmt = raw.get("format", "beast")
     if fmt not in FORMATS:
         raise ConfigError(f"format {fmt!r} is not one of {', '.join(FORMATS)}", where=where)
-    modes = [m for m in ("connect", "listen", "file") if m in raw]
+    modes = [m for m in ("connect", "listen", "udp", "file") if m in raw]
     if len(modes) != 1:
-        raise ConfigError("give exactly one of connect: HOST:PORT, listen: PORT, file: PATH",
-                          where=where)
+        raise ConfigError("give exactly one of connect: HOST:PORT, listen: PORT, "
+                          "udp: PORT (ASTERIX), file: PATH", where=where)
     mode = modes[0]
     host, port, path = "127.0.0.1", 0, None
     if mode == "file":
@@ -191,9 +202,37 @@ def sensor_from_mapping(raw: dict[str, Any], index: int, where: str) -> SensorSp
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise ConfigError(f"position {pos!r} is outside lat -90..90, lon -180..180",
                               where=where)
+    if mode == "udp" and fmt != "asterix":
+        raise ConfigError(f"udp: is for ASTERIX sensors (format: asterix), not {fmt}",
+                          where=where)
+    radar = _radar_site(raw, fmt, lat, lon, alt, where)
     name = str(raw.get("name", f"{fmt}-{index}"))
     return SensorSpec(name=name, index=index, format=cast(Format, fmt), mode=mode,
-                      host=host, port=port, path=path, lat=lat, lon=lon, alt_m=alt)
+                      host=host, port=port, path=path, lat=lat, lon=lon, alt_m=alt,
+                      radar=radar)
+
+
+def _radar_site(raw: dict[str, Any], fmt: str, lat: float | None, lon: float | None,
+                alt: float | None, where: str) -> RadarSite | None:
+    """An ASTERIX sensor's radar: ``position:`` plus the ``radar:`` noise settings
+    (None without a position: CAT034 I034/120 may tell it)."""
+    if "radar" in raw and fmt != "asterix":
+        raise ConfigError("radar: belongs to ASTERIX sensors (format: asterix)", where=where)
+    settings = raw.get("radar") or {}
+    if not isinstance(settings, dict):
+        raise ConfigError("radar: must be a mapping (sigma_range_m, sigma_azimuth_deg, "
+                          "rotation_s)", where=where)
+    if fmt != "asterix":
+        return None
+    if lat is None or lon is None:
+        if settings:
+            raise ConfigError("a radar needs its position: [lat, lon, antenna height m]",
+                              where=where)
+        return None
+    site: RadarSite = dataclass_from_mapping(
+        RadarSite, {"lat": lat, "lon": lon, "alt_m": alt or 0.0, **settings},
+        f"{where}: radar")
+    return site
 
 
 def dataclass_from_mapping(cls: type[T], raw: object, where: str, base: Path = Path()) -> T:
@@ -253,8 +292,8 @@ def _convert(default: object, value: object, where: str) -> object:
 
 def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
     """Validate a parsed YAML document into a :class:`NodeConfig`."""
-    known = {"node", "sensors", "tracker", "synthetic", "map", "airspace", "alerts", "auth",
-             "federation"}
+    known = {"node", "sensors", "tracker", "radar_tracker", "synthetic", "map", "airspace",
+             "alerts", "auth", "federation"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}; expected {sorted(known)}",
@@ -290,6 +329,9 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
         sensors.append(sensor_from_mapping(entry, i, where))
     check_unique_names(sensors, source)
     kwargs["sensors"] = tuple(sensors)
+    if raw.get("radar_tracker"):
+        kwargs["radar_tracker"] = dataclass_from_mapping(
+            RadarTrackerConfig, raw["radar_tracker"], f"{source}: radar_tracker")
     if raw.get("tracker"):
         kwargs["tracker"] = dataclass_from_mapping(TrackerConfig, raw["tracker"],
                                                    f"{source}: tracker")

@@ -80,6 +80,7 @@ class TrackFlag(IntFlag):
     NON_ICAO = 1 << 4
     HAS_POSITION = 1 << 5
     SPI = 1 << 6
+    PRIMARY_ONLY = 1 << 7  # position from primary radar alone; the transponder is silent
 
 
 class Emergency(IntEnum):
@@ -142,6 +143,25 @@ REPORT_DTYPE: Final = np.dtype(
     ]
 )
 
+# --------------------------------------------------------------------------- radar plots
+RADAR_PLOT_DTYPE: Final = np.dtype([  # radar plots, polar, with their radar
+    ("time", "<f8"),  # UNIX s of the detection
+    ("sensor", "<u2"),
+    ("source", "u1"),  # SourceKind: RADAR_PSR (primary only), RADAR_SSR (Mode A/C, S)
+    ("flags", "<u2"),  # ReportFlag (EXERCISE, SPI)
+    ("icao24", "<u4"),  # Mode S address; NO_ADDRESS
+    ("squawk", "<i2"),  # NO_SQUAWK
+    ("callsign", "S8"),
+    ("alt", "<f4"),  # ft, Mode C / S flight level x 100; NaN
+    ("range_m", "<f8"),  # slant range
+    ("azimuth_deg", "<f8"),
+    ("radar_lat", "<f8"), ("radar_lon", "<f8"),
+    ("radar_h", "<f8"),  # m above the WGS-84 ellipsoid
+    ("sigma_range_m", "<f4"),
+    ("sigma_azimuth_deg", "<f4"),
+    ("scan_s", "<f4"),  # antenna rotation period
+])
+
 # --------------------------------------------------------------------------- tracks
 TRACK_DTYPE: Final = np.dtype(
     [
@@ -199,12 +219,25 @@ ReportBatch = npt.NDArray[np.void]
 """A numpy structured array of :data:`REPORT_DTYPE`."""
 TrackBatch = npt.NDArray[np.void]
 """A numpy structured array of :data:`TRACK_DTYPE`."""
+PlotBatch = npt.NDArray[np.void]
+"""A numpy structured array of :data:`RADAR_PLOT_DTYPE`."""
 
 
 def empty_frames(n: int = 0) -> FrameBatch:
     """``n`` zeroed frames (rssi NaN)."""
     out = np.zeros(n, dtype=FRAME_DTYPE)
     out["rssi"] = np.nan
+    return out
+
+
+def empty_plots(n: int = 0) -> PlotBatch:
+    """``n`` radar plots, every field unknown."""
+    out = np.zeros(n, dtype=RADAR_PLOT_DTYPE)
+    for name in ("time", "alt", "range_m", "azimuth_deg", "radar_lat", "radar_lon",
+                 "radar_h", "sigma_range_m", "sigma_azimuth_deg", "scan_s"):
+        out[name] = np.nan
+    out["icao24"] = NO_ADDRESS
+    out["squawk"] = NO_SQUAWK
     return out
 
 

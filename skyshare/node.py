@@ -46,6 +46,7 @@ from skyshare.share.federation import Federation
 from skyshare.share.federation import warm_up as warm_up_federation
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 from skyshare.sources.net import run_client, run_server
+from skyshare.sources.udp import run_udp
 from skyshare.store.audit import AUDIT_FILE, AuditLog
 from skyshare.synth.feed import SyntheticFeed, serve_beast
 from skyshare.synth.incidents import run_incidents
@@ -121,7 +122,7 @@ class Node:
         self.config = config
         self._statuses = [SensorStatus.for_spec(s) for s in config.sensors]
         self.pipeline = Pipeline(config.sensors, [s.bad for s in self._statuses],
-                                 config.tracker, config.reference)
+                                 config.tracker, config.reference, config.radar_tracker)
         self._picture = Picture()
         self._stats = PipelineStats()
         self._latency = LatencyWindow()
@@ -199,8 +200,8 @@ class Node:
         """Decode and fuse ``outputs``, then publish the picture (worker thread)."""
         updates = self.pipeline.process(outputs)
         now = time.time() if now is None else now
-        self.pipeline.tracker.expire(now)
-        own = self.pipeline.tracker.snapshot(now)
+        self.pipeline.expire(now)
+        own = self.pipeline.snapshot(now)
         fed = self.federation
         if fed is not None:  # what needs no partner data leaves before the merge
             fed.outgoing(own, own, now, "own")
@@ -216,7 +217,7 @@ class Node:
         st.frames, st.reports = self.pipeline.frames, self.pipeline.reports
         st.batches += 1
         st.decode_counts = dict(self.pipeline.decoder.counts)
-        st.tracker_counts = dict(self.pipeline.tracker.counts)
+        st.tracker_counts = self.pipeline.counts
         return len(updates)
 
     def _timed_step(self, outputs: list[SourceOutput]) -> float:
@@ -394,6 +395,8 @@ class Node:
                           stop: asyncio.Event) -> None:
         if spec.mode == "connect":
             await run_client(spec, status, self.emit, stop=stop)
+        elif spec.mode == "udp":
+            await run_udp(spec, status, self.emit, stop=stop)
         else:
             await run_server(spec, status, self.emit, stop=stop)
 

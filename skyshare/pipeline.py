@@ -2,7 +2,15 @@
 
 Used by the live node (every ~50 ms, on what the sensors delivered meanwhile) and by
 the offline ``skyshare track`` command (on chunks of a file).  The pipeline owns the
-decoder and tracker state and must be called from one thread at a time.
+decoder and the two trackers and must be called from one thread at a time:
+
+* the address-keyed :class:`~skyshare.fusion.tracker.Tracker` (Mode S, ADS-B, MLAT,
+  Mode S radar plots, and the radar plots that join its tracks);
+* the :class:`~skyshare.fusion.radar_tracker.RadarTracker`, which first offers each
+  radar plot without an address to the address-keyed tracks and tracks the rest.
+
+Their tracks have distinct ids (radar-only ids start at ``FIRST_RADAR_ID``); the
+picture is both (:meth:`Pipeline.snapshot`).
 """
 
 from __future__ import annotations
@@ -15,8 +23,19 @@ import numpy.typing as npt
 from skyshare.badinput import BadInput
 from skyshare.decode.modes import ModeSDecoder
 from skyshare.fusion.dedup import DedupTable
+from skyshare.fusion.radar_tracker import RadarTracker, RadarTrackerConfig
 from skyshare.fusion.tracker import Tracker, TrackerConfig
-from skyshare.model import FrameBatch, ReportBatch, TrackBatch, empty_frames, empty_reports
+from skyshare.model import (
+    NO_ADDRESS,
+    FrameBatch,
+    PlotBatch,
+    ReportBatch,
+    TrackBatch,
+    empty_frames,
+    empty_plots,
+    empty_reports,
+    empty_tracks,
+)
 from skyshare.sources.base import SensorSpec, SourceOutput
 
 
@@ -35,6 +54,11 @@ def concat_frames(outputs: Sequence[SourceOutput]) -> FrameBatch:
     return np.concatenate(parts) if parts else empty_frames()
 
 
+def concat_plots(parts: Sequence[PlotBatch]) -> PlotBatch:
+    parts = [p for p in parts if len(p)]
+    return np.concatenate(parts) if parts else empty_plots()
+
+
 def concat_reports(parts: Sequence[ReportBatch]) -> ReportBatch:
     parts = [p for p in parts if len(p)]
     if not parts:
@@ -50,13 +74,16 @@ class Pipeline:
 
     def __init__(self, sensors: Sequence[SensorSpec], bad: Sequence[BadInput],
                  tracker: TrackerConfig | None = None,
-                 reference: tuple[float, float] | None = None) -> None:
+                 reference: tuple[float, float] | None = None,
+                 radar_tracker: RadarTrackerConfig | None = None) -> None:
         self._bad = list(bad)
         self.decoder = ModeSDecoder(sensor_positions=sensor_positions(sensors),
                                     reference=reference, bad_for=self.bad_for)
         self.tracker = Tracker(tracker or TrackerConfig())
+        self.radar = RadarTracker(radar_tracker or RadarTrackerConfig())
         self.frames = 0
         self.reports = 0
+        self._plots: list[PlotBatch] = []
 
     def bad_for(self, sensor: int) -> BadInput:
         while sensor >= len(self._bad):
@@ -64,19 +91,48 @@ class Pipeline:
         return self._bad[sensor]
 
     def decode(self, outputs: Sequence[SourceOutput]) -> ReportBatch:
-        """Frames decoded and merged with ready-made (SBS) reports, in time order."""
+        """Frames decoded and merged with ready-made (SBS) reports, in time order.
+        Radar plots wait for :meth:`fuse` (the trackers place them)."""
         frames = concat_frames(outputs)
-        self.frames += len(frames) + sum(len(o.reports) for o in outputs)
+        self.frames += len(frames) + sum(len(o.reports) + len(o.plots) for o in outputs)
+        self._plots += [o.plots for o in outputs if len(o.plots)]
         decoded = self.decoder.decode(frames) if len(frames) else empty_reports()
         return concat_reports([decoded, *(o.reports for o in outputs)])
 
     def fuse(self, reports: ReportBatch) -> TrackBatch:
-        """Track updates caused by ``reports``."""
+        """Track updates caused by ``reports`` and the radar plots decoded since the last
+        call: rows of the address-keyed tracks, then of the radar-only tracks."""
+        radar_rows = empty_tracks()
+        if self._plots:
+            plots = concat_plots(self._plots)
+            self._plots = []
+            anonymous = bool((plots["icao24"] == NO_ADDRESS).any())
+            cooperative = self.tracker.snapshot() if anonymous else empty_tracks()
+            radar_rows, from_plots = self.radar.update(plots, cooperative)
+            reports = concat_reports([reports, from_plots])
         self.reports += len(reports)
-        return self.tracker.update(reports)
+        rows = self.tracker.update(reports)
+        return np.concatenate([rows, radar_rows]) if len(radar_rows) else rows
 
     def process(self, outputs: Sequence[SourceOutput]) -> TrackBatch:
         return self.fuse(self.decode(outputs))
+
+    def expire(self, now: float) -> None:
+        """Coast and delete stale tracks of both trackers."""
+        self.tracker.expire(now)
+        self.radar.expire(now)
+
+    def snapshot(self, now: float | None = None) -> TrackBatch:
+        """Every confirmed track of both trackers (address-keyed first)."""
+        own = self.tracker.snapshot(now)
+        if not self.radar.live_tracks:
+            return own
+        return np.concatenate([own, self.radar.snapshot(now)])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Both trackers' counters."""
+        return {**self.tracker.counts, **self.radar.counts}
 
 
 # Published example frames (identification, an even/odd position pair, velocity, an

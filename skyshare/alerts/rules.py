@@ -31,7 +31,7 @@ class Rule(IntEnum):
     SQUAWK_7600 = 2  # radio failure
     SQUAWK_7700 = 3  # general emergency
     ADSB_EMERGENCY = 4  # emergency/priority status broadcast (not implied by a squawk)
-    TRANSPONDER_LOSS = 5  # stopped reporting well inside coverage
+    TRANSPONDER_LOSS = 5  # silent on primary radar only, or stopped well inside coverage
     RESTRICTED_ENTRY = 6  # inside an active restricted volume
     RESTRICTED_WARNING = 7  # will enter one within the look-ahead
     UNIDENTIFIED = 8  # no address and no squawk, or a squawk not expected
@@ -206,21 +206,27 @@ def descent_conditions(tracks: TrackBatch, config: RulesConfig) -> Conditions:
 
 def transponder_loss_conditions(tracks: TrackBatch, now: float, config: RulesConfig,
                                 coverage: Coverage | None) -> Conditions:
-    """Tracks with no position for ``loss_after_s`` whose last one was deep in coverage.
+    """Tracks that primary radar still sees while their transponder is silent
+    (``PRIMARY_ONLY``, value NaN), and tracks with no position for ``loss_after_s``
+    whose last one was deep in coverage (value: seconds since it).
 
     Without a coverage model a silent track cannot be told from one that flew out of
-    range, so nothing is raised.  Ground tracks are exempt (parked aircraft switch off).
+    range, so only the first kind is raised.  Ground tracks are exempt (parked aircraft
+    switch off).
     """
-    if coverage is None:
-        return _none()
-    silent = now - tracks["last_pos"] >= config.loss_after_s
     airborne = (tracks["flags"] & TrackFlag.ON_GROUND) == 0
+    primary = np.flatnonzero(airborne & (tracks["flags"] & TrackFlag.PRIMARY_ONLY != 0))
+    seen = _conditions(Rule.TRANSPONDER_LOSS, tracks, primary, np.nan)
+    if coverage is None:
+        return seen
+    silent = now - tracks["last_pos"] >= config.loss_after_s
     candidates = np.flatnonzero(silent & airborne & np.isfinite(tracks["lat"]))
     if not len(candidates):
-        return _none()
+        return seen
     depth = coverage.depth_nm(tracks["lat"][candidates], tracks["lon"][candidates])
     rows = candidates[depth >= config.loss_depth_nm]
-    return _conditions(Rule.TRANSPONDER_LOSS, tracks, rows, now - tracks["last_pos"][rows])
+    lost = _conditions(Rule.TRANSPONDER_LOSS, tracks, rows, now - tracks["last_pos"][rows])
+    return np.concatenate([seen, lost])
 
 
 def restricted_conditions(tracks: TrackBatch, now: float, config: RulesConfig,

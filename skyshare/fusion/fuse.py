@@ -65,6 +65,7 @@ from skyshare.fusion.state import (
     ALT_REJ_N,
     FREE_TOP,
     LAST_ALT,
+    LAST_COOP,
     PVV,
     REF_LAT,
     REF_LON,
@@ -77,9 +78,10 @@ from skyshare.fusion.state import (
     VN,
     TrackArrays,
 )
-from skyshare.model import NO_ADDRESS, TrackBatch, TrackFlag
+from skyshare.model import NO_ADDRESS, SourceKind, TrackBatch, TrackFlag
 
 _HAS_POSITION = int(TrackFlag.HAS_POSITION)
+_PRIMARY = int(SourceKind.RADAR_PSR)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -180,6 +182,8 @@ def _update_state(a: TrackArrays, slot: int, r: ReportRow, callsign: np.uint64,
                   p: KernelParams, stats: npt.NDArray[np.int64]) -> None:
     """Everything an in-order report changes on its track."""
     a.rec[slot].last_seen = r.time
+    if r.source != _PRIMARY:
+        a.kin[slot, LAST_COOP] = r.time
     update_identity(a, slot, r, callsign)
     has_position = _update_position(a, slot, r, p, stats)
     _update_velocity(a, slot, r, p, stats)

@@ -205,7 +205,7 @@ def update_model(x: F8, p: F8, ze: float, zn: float, r_ee: float, r_en: float,
             v = p[a, b] - k0 * row0[b] - k1 * row1[b]
             p[a, b] = v
             p[b, a] = v
-    return -0.5 * (d2 + math.log(det)) - _TWO_PI_LOG
+    return float(-0.5 * (d2 + math.log(det)) - _TWO_PI_LOG)
 
 
 @nb.njit(cache=True, nogil=True)

@@ -30,6 +30,7 @@ from skyshare.fusion.params import KernelParams
 from skyshare.fusion.state import (
     FREE_TOP,
     LAST_ALT,
+    LAST_COOP,
     LIVE,
     NEXT_ID,
     SCALE_N,
@@ -48,6 +49,7 @@ _COASTING: Final = int(TrackFlag.COASTING)
 _HAS_POSITION: Final = int(TrackFlag.HAS_POSITION)
 _ON_GROUND: Final = int(TrackFlag.ON_GROUND)
 _SPI: Final = int(TrackFlag.SPI)
+_PRIMARY_ONLY: Final = int(TrackFlag.PRIMARY_ONLY)
 _TRACK_EXERCISE: Final = int(TrackFlag.EXERCISE)
 _TRACK_NON_ICAO: Final = int(TrackFlag.NON_ICAO)
 
@@ -154,7 +156,10 @@ def age(a: TrackArrays, slot: int, now: float, p: KernelParams) -> bool:
     if now - a.kin[slot, LAST_ALT] > timeout(rec.flags, p):
         a.kin[slot, T_ALT] = a.kin[slot, LAST_ALT] = math.nan
         rec.alt = rec.vertical_rate = math.nan
-    rec.flags = aged_flags(rec.flags, rec.last_seen, rec.last_pos, a.kin[slot, SPI_T], now, p)
+    flags = aged_flags(rec.flags, rec.last_seen, rec.last_pos, a.kin[slot, SPI_T], now, p)
+    silent = rec.last_pos - a.kin[slot, LAST_COOP] > p.coast_after_s  # False for NaN
+    rec.flags = flags | _PRIMARY_ONLY if silent and flags & _HAS_POSITION else (
+        flags & ~_PRIMARY_ONLY)
     return dropped
 
 

@@ -32,8 +32,9 @@ from skyshare.fusion.assign import gnn
 from skyshare.fusion.geo import convergence, project, rotate, scales, unproject
 from skyshare.fusion.imm import ImmScratch, combine, init_state, predict, update
 from skyshare.fusion.measurements import KNOT, sensor_bit, source_bit
-from skyshare.fusion.plots import FT, PlotRow, plot_height, plot_noise, plot_position
+from skyshare.fusion.plots import FT, plot_height, plot_noise, plot_position
 from skyshare.model import NO_SQUAWK, ReportFlag, TrackBatch, TrackFlag
+from skyshare.radar.plots import PlotRow
 
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
@@ -191,7 +192,7 @@ def _radar_gate(r: PlotRow, base_lat: float, base_lon: float, a: RadarArrays,
     d2 = (s11 * ve * ve - 2.0 * s01 * ve * vn + s00 * vn * vn) / det
     if not d2 <= p.gate_d2:
         return math.inf
-    return d2 + math.log(det)
+    return float(d2 + math.log(det))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -295,9 +296,9 @@ def _frame_end(plots: npt.NDArray[np.void], i: int, frame_s: float) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def track_plots(plots: npt.NDArray[np.void], coop: CoopColumns, a: RadarArrays, p: RadarKernelParams, s: ImmScratch,
-                out: TrackBatch, coop_of: I8, coop_lat: F8, coop_lon: F8,
-                stats: I8) -> int:
+def track_plots(plots: npt.NDArray[np.void], coop: CoopColumns, a: RadarArrays,
+                p: RadarKernelParams, s: ImmScratch, out: TrackBatch, coop_of: I8,
+                coop_lat: F8, coop_lon: F8, stats: I8) -> int:
     """Run the time-sorted ``plots``; rows of confirmed radar tracks they updated go to
     ``out`` (returns how many); ``coop_of[i]`` is the cooperative track plot ``i`` went
     to (-1: none), placed at ``coop_lat[i], coop_lon[i]``."""

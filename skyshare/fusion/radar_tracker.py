@@ -32,9 +32,9 @@ from skyshare.errors import ConfigError
 from skyshare.fusion import radar_kernel as k
 from skyshare.fusion.imm import MODELS, imm_params, imm_scratch
 from skyshare.fusion.measurements import KNOT
-from skyshare.fusion.plots import FT, RADAR_PLOT_DTYPE, plot_noise_columns
 from skyshare.model import (
     NO_ADDRESS,
+    RADAR_PLOT_DTYPE,
     REPORT_DTYPE,
     ReportBatch,
     TrackBatch,
@@ -42,6 +42,7 @@ from skyshare.model import (
     empty_tracks,
 )
 from skyshare.radar.geometry import polar_to_geodetic
+from skyshare.radar.plots import FT, plot_noise_columns
 
 FIRST_RADAR_ID = 0x4000_0000
 """Radar-only tracks are numbered from here (address-keyed tracks count up from 1)."""

@@ -55,7 +55,8 @@ ALT_REJ_N: Final = 23  # consecutive rejected altitudes
 SPI_T: Final = 24  # s, last report with SPI (IDENT) set
 ALT_GEO: Final = 25  # ft, last geometric altitude reported
 LAST_ALT: Final = 26  # s, last barometric altitude measurement (NaN: none)
-N_KIN: Final = 27
+LAST_COOP: Final = 27  # s, last report the transponder made (all but primary radar plots)
+N_KIN: Final = 28
 
 # meta entries
 NEXT_ID: Final = 0  # next track_id to hand out (ids start at 1; 0 marks a free slot)
@@ -79,7 +80,7 @@ class TrackArrays(NamedTuple):
 
 def empty_kin(n: int) -> npt.NDArray[np.float64]:
     kin = np.zeros((n, N_KIN))
-    for col in (T_KIN, T_VEL, T_ALT, REJ_T, SPI_T, ALT_GEO, LAST_ALT):
+    for col in (T_KIN, T_VEL, T_ALT, REJ_T, SPI_T, ALT_GEO, LAST_ALT, LAST_COOP):
         kin[:, col] = np.nan
     return kin
 

@@ -5,19 +5,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Final, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 from skyshare.badinput import BadInput
 from skyshare.decode.sbs import SbsDecoder
 from skyshare.errors import InputFormatError
-from skyshare.model import FrameBatch, ReportBatch, empty_frames, empty_reports
+from skyshare.model import (
+    FrameBatch,
+    PlotBatch,
+    ReportBatch,
+    empty_frames,
+    empty_plots,
+    empty_reports,
+)
 from skyshare.sources.avr import AvrFramer
 from skyshare.sources.beast import BeastFramer
 from skyshare.sources.detect import FORMATS, Format
 from skyshare.sources.jsonl import JsonlFramer
 from skyshare.sources.sbs import SbsFramer
 
-Mode = Literal["connect", "listen", "file"]
+if TYPE_CHECKING:
+    from skyshare.radar.plots import RadarSite
+
+Mode = Literal["connect", "listen", "file", "udp"]
 RATE_WINDOW_S: Final = 10
 
 
@@ -26,8 +36,10 @@ class SensorSpec:
     """One configured sensor: its wire format and where its bytes come from.
 
     ``connect``: we connect to ``host:port`` (a receiver serving its feed);
-    ``listen``: receivers connect to us on ``host:port`` and push; ``file``: ``path``.
-    ``index`` is the sensor's number in frames and reports (``sensor`` column).
+    ``listen``: receivers connect to us on ``host:port`` and push; ``udp``: datagrams
+    to ``host:port`` (ASTERIX); ``file``: ``path``.  ``index`` is the sensor's number
+    in frames and reports (``sensor`` column).  ``radar``: an ASTERIX radar's site
+    and noise (its position is ``lat``, ``lon``, ``alt_m``).
     """
 
     name: str
@@ -40,6 +52,7 @@ class SensorSpec:
     lat: float | None = None
     lon: float | None = None
     alt_m: float | None = None
+    radar: RadarSite | None = None
 
     @property
     def address(self) -> str:
@@ -55,10 +68,12 @@ def format_address(host: str, port: int) -> str:
 
 @dataclass
 class SourceOutput:
-    """What a reader emits for one read: frames, or reports for SBS (the other empty)."""
+    """What a reader emits for one read: frames, reports (SBS) or radar plots
+    (ASTERIX); the others empty."""
 
     frames: FrameBatch
     reports: ReportBatch
+    plots: PlotBatch = field(default_factory=empty_plots)
 
     @classmethod
     def of_frames(cls, frames: FrameBatch) -> SourceOutput:
@@ -70,7 +85,7 @@ class SourceOutput:
 
     @property
     def messages(self) -> int:
-        return len(self.frames) + len(self.reports)
+        return len(self.frames) + len(self.reports) + len(self.plots)
 
 
 @dataclass
@@ -203,7 +218,7 @@ class SbsCodec:
 
 
 def codec_for(fmt: str, sensor: int, bad: BadInput, *, clock_epoch: float | None = None,
-              message_time: bool = False) -> Codec:
+              message_time: bool = False, radar: RadarSite | None = None) -> Codec:
     """A codec for ``fmt``.
 
     ``clock_epoch`` (Beast, AVR): derive frame times from the receiver clock, for
@@ -218,10 +233,13 @@ def codec_for(fmt: str, sensor: int, bad: BadInput, *, clock_epoch: float | None
         return FrameCodec(JsonlFramer(sensor, bad))
     if fmt == "sbs":
         return SbsCodec(sensor, bad, message_time)
+    if fmt == "asterix":
+        from skyshare.decode.asterix.codec import AsterixCodec  # it builds on this module
+        return AsterixCodec(sensor, bad, radar)
     raise InputFormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
 def make_codec(spec: SensorSpec, bad: BadInput, clock_epoch: float | None = None) -> Codec:
     """The codec for a sensor; a ``file`` sensor's SBS lines keep their own times."""
     return codec_for(spec.format, spec.index, bad, clock_epoch=clock_epoch,
-                     message_time=spec.mode == "file")
+                     message_time=spec.mode == "file", radar=spec.radar)

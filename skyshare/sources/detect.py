@@ -7,7 +7,7 @@ good frames (or lines) wins, if that is at least half of them.
 from __future__ import annotations
 
 import math
-from typing import Final, Literal, get_args
+from typing import Final, Literal, cast, get_args
 
 from skyshare.badinput import BadInput
 from skyshare.errors import InputFormatError
@@ -15,7 +15,7 @@ from skyshare.sources.avr import AvrFramer
 from skyshare.sources.beast import BeastFramer
 from skyshare.sources.jsonl import JsonlFramer
 
-Format = Literal["beast", "avr", "sbs", "jsonl"]
+Format = Literal["beast", "avr", "sbs", "jsonl", "asterix"]
 FORMATS: Final[tuple[Format, ...]] = get_args(Format)
 HEAD_BYTES: Final = 64 * 1024
 """How much of a recording to look at."""
@@ -26,6 +26,7 @@ _DESCRIPTIONS: Final = (
     "avr (text lines *HEX; or @CLOCKHEX;)",
     "sbs (BaseStation CSV lines MSG,...)",
     'jsonl (JSON lines {"timestamp": ..., "frame": "HEX"})',
+    "asterix (EUROCONTROL data blocks; radar sensors over UDP, never guessed)",
 )
 
 
@@ -88,9 +89,9 @@ def detect_format(head: bytes, *, path: str = "") -> Format:
         "sbs": _sbs_share(lines),
         "jsonl": _jsonl_share(lines),
     }
-    best = max(FORMATS, key=lambda fmt: shares[fmt])
+    best = max(shares, key=lambda fmt: shares[fmt])
     if shares[best] >= MIN_SHARE:
-        return best
+        return cast(Format, best)
     raise InputFormatError(
         f"cannot recognise the input format from its first {len(head)} bytes "
         f"(they start {head[:24]!r}); the formats read are "

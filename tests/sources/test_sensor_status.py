@@ -61,5 +61,5 @@ def test_make_codec_for_every_format(fmt: str, chunk: bytes, frames: int, report
 
 
 def test_unknown_format() -> None:
-    with pytest.raises(InputFormatError, match="unknown format 'asterix'"):
-        codec_for("asterix", 0, BadInput())
+    with pytest.raises(InputFormatError, match="unknown format 'cat999'"):
+        codec_for("cat999", 0, BadInput())

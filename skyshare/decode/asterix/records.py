@@ -285,4 +285,4 @@ def unix_time_of_day(tod: npt.ArrayLike, around: npt.ArrayLike) -> npt.NDArray[n
     day = np.floor(near / DAY_S) * DAY_S
     t = day + tod_a
     t = np.where(t - near > DAY_S / 2, t - DAY_S, t)
-    return np.where(near - t > DAY_S / 2, t + DAY_S, t)  # type: ignore[no-any-return]
+    return np.where(near - t > DAY_S / 2, t + DAY_S, t)
