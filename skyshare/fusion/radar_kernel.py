@@ -95,6 +95,7 @@ class RadarKernelParams(NamedTuple):
     nominal_height_m: float
     max_speed_mps: float
     init_velocity_var: float
+    tentative_gate_d2: float
     confirm_hits: int
     confirm_scans: float
     coast_scans: float
@@ -190,7 +191,7 @@ def _radar_gate(r: PlotRow, base_lat: float, base_lon: float, a: RadarArrays,
         return math.inf
     ve, vn = ze - s.xc[0], zn - s.xc[1]
     d2 = (s11 * ve * ve - 2.0 * s01 * ve * vn + s00 * vn * vn) / det
-    if not d2 <= p.gate_d2:
+    if not d2 <= (p.gate_d2 if rec.flags & _CONFIRMED else p.tentative_gate_d2):
         return math.inf
     return float(d2 + math.log(det))
 
@@ -328,7 +329,6 @@ def track_plots(plots: npt.NDArray[np.void], coop: CoopColumns, a: RadarArrays,
         n_pairs = 0
         for q in range(i, j):
             r = plots[q]
-            stats[PLOTS] += 1
             h = plot_height(r, math.nan, p.nominal_height_m)
             base_lat[q], base_lon[q] = plot_position(r, h)
             if not (math.isfinite(base_lat[q]) and r.time > 0.0):

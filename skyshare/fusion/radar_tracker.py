@@ -67,7 +67,9 @@ class RadarTrackerConfig:
     nominal_alt_ft: float = 10000.0
     """Where a primary-only plot with no track altitude is placed (the radar cannot say)."""
     max_speed_kt: float = 700.0
-    """Fastest target; the velocity prior of a new track has sigma = half of it."""
+    """Fastest target; the velocity prior of a new track has sigma = a third of it."""
+    tentative_gate_d2: float = 9.21
+    """The gate of a tentative track (99 %): tighter, so clutter rarely grows a track."""
     turn_rate_deg_s: float = 3.0
     """Turn rate of the IMM's coordinated-turn models (standard rate: 3 deg/s)."""
     straight_noise_mps2: float = 1.0
@@ -103,7 +105,8 @@ class RadarTrackerConfig:
             alt_gate_ft=float(self.alt_gate_ft),
             nominal_height_m=float(self.nominal_alt_ft) * FT,
             max_speed_mps=float(self.max_speed_kt) * KNOT,
-            init_velocity_var=(0.5 * float(self.max_speed_kt) * KNOT) ** 2,
+            init_velocity_var=(float(self.max_speed_kt) * KNOT / 3.0) ** 2,
+            tentative_gate_d2=float(self.tentative_gate_d2),
             confirm_hits=int(self.confirm_hits), confirm_scans=float(self.confirm_scans),
             coast_scans=float(self.coast_scans), delete_scans=float(self.delete_scans),
             coop_q=float(self.cooperative_noise_mps2) ** 2,
@@ -176,6 +179,11 @@ class RadarTracker:
         ``cooperative`` tracks), both in time order."""
         if plots.dtype != RADAR_PLOT_DTYPE:
             raise TypeError(f"expected RADAR_PLOT_DTYPE plots, got {plots.dtype}")
+        self._stats[k.PLOTS] += len(plots)
+        usable = usable_plots(plots)
+        if not usable.all():
+            self._stats[k.BAD_PLOT] += int((~usable).sum())
+            plots = plots[usable]
         if len(plots) > 1 and not bool(np.all(plots["time"][1:] >= plots["time"][:-1])):
             plots = plots[np.argsort(plots["time"], kind="stable")]
         addressed = plots["icao24"] != NO_ADDRESS
@@ -227,6 +235,21 @@ class RadarTracker:
         if now is not None and len(rows):
             extrapolate(rows, float(now))
         return rows
+
+
+def usable_plots(plots: npt.NDArray[np.void]) -> npt.NDArray[np.bool_]:
+    """Plots a tracker can place: a time, a positive range, an azimuth, a radar on the
+    globe, positive noise and scan period (the rest are counted as bad and dropped)."""
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(plots["time"]) & (plots["time"] > 0)
+                & np.isfinite(plots["range_m"]) & (plots["range_m"] > 0)
+                & (plots["range_m"] < 2_000_000.0) & np.isfinite(plots["azimuth_deg"])
+                & (np.abs(plots["radar_lat"]) <= 90.0) & (np.abs(plots["radar_lon"]) <= 180.0)
+                & (np.abs(plots["radar_h"]) < 100_000.0)
+                & (plots["sigma_range_m"] > 0) & (plots["sigma_range_m"] < 1e5)
+                & (plots["sigma_azimuth_deg"] > 0) & (plots["sigma_azimuth_deg"] < 45)
+                & (plots["scan_s"] > 0) & (plots["scan_s"] < 3600)
+                & ~(np.abs(plots["alt"]) > 200_000.0))
 
 
 def extrapolate(rows: TrackBatch, now: float) -> None:
