@@ -241,7 +241,7 @@ def usable_plots(plots: npt.NDArray[np.void]) -> npt.NDArray[np.bool_]:
     """Plots a tracker can place: a time, a positive range, an azimuth, a radar on the
     globe, positive noise and scan period (the rest are counted as bad and dropped)."""
     with np.errstate(invalid="ignore"):
-        return (np.isfinite(plots["time"]) & (plots["time"] > 0)
+        ok: npt.NDArray[np.bool_] = (np.isfinite(plots["time"]) & (plots["time"] > 0)
                 & np.isfinite(plots["range_m"]) & (plots["range_m"] > 0)
                 & (plots["range_m"] < 2_000_000.0) & np.isfinite(plots["azimuth_deg"])
                 & (np.abs(plots["radar_lat"]) <= 90.0) & (np.abs(plots["radar_lon"]) <= 180.0)
@@ -250,6 +250,7 @@ def usable_plots(plots: npt.NDArray[np.void]) -> npt.NDArray[np.bool_]:
                 & (plots["sigma_azimuth_deg"] > 0) & (plots["sigma_azimuth_deg"] < 45)
                 & (plots["scan_s"] > 0) & (plots["scan_s"] < 3600)
                 & ~(np.abs(plots["alt"]) > 200_000.0))
+    return ok
 
 
 def extrapolate(rows: TrackBatch, now: float) -> None:
