@@ -34,7 +34,8 @@ from skyshare.config import (
     load_config,
     parse_hostport,
 )
-from skyshare.errors import SkyshareError
+from skyshare.errors import ConfigError, SkyshareError
+from skyshare.radar.plots import RadarSite
 from skyshare.sources.base import SensorSpec
 
 log = logging.getLogger("skyshare")
@@ -188,9 +189,25 @@ def _parse_reference(text: str | None) -> tuple[float, float] | None:
     return lat, lon
 
 
+def _parse_radar(text: str | None) -> RadarSite | None:
+    if not text:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+        if len(values) not in (2, 3):
+            raise ValueError
+        return RadarSite(*values)
+    except (ValueError, ConfigError):
+        raise SkyshareError(f"--radar {text!r}: expected LAT,LON[,HEIGHT_M] of the radar "
+                            "antenna, such as 43.63,1.37,180") from None
+
+
 def _offline(args: argparse.Namespace, tracks: bool) -> int:
     from skyshare.badinput import BadInput
-    from skyshare.pipeline import Pipeline
+    from skyshare.fusion.radar_tracker import RadarTrackerConfig, placed_reports
+    from skyshare.pipeline import Pipeline, concat_reports
+    from skyshare.radar.plots import FT
+    from skyshare.sources.base import SourceOutput
     from skyshare.sources.files import iter_file
     from skyshare.store.export import (
         TableWriter,
@@ -206,12 +223,19 @@ def _offline(args: argparse.Namespace, tracks: bool) -> int:
     bad = BadInput(sensor=path.name)
     spec = _file_sensor(str(path), args.format)
     ref = _parse_reference(args.reference)
+    radar = _parse_radar(args.radar)
     pipeline = Pipeline([spec], [bad], reference=ref)
     names = [spec.name]
     progress = Progress(path.stat().st_size, label="track" if tracks else "decode")
+    nominal = RadarTrackerConfig().nominal_alt_ft * FT
     with TableWriter(args.output) as writer:
-        for chunk in iter_file(str(path), args.format, 0, bad, clock_epoch=args.clock_epoch):
-            reports = pipeline.decode([chunk.output])
+        for chunk in iter_file(str(path), args.format, 0, bad, clock_epoch=args.clock_epoch,
+                               radar=radar):
+            out = chunk.output
+            if not tracks and len(out.plots):  # decode: each plot as it is
+                out = SourceOutput(out.frames, concat_reports(
+                    [out.reports, placed_reports(out.plots, nominal)]))
+            reports = pipeline.decode([out])
             if tracks:
                 updates = pipeline.fuse(reports)
                 if len(updates):
@@ -632,11 +656,16 @@ def build_parser() -> argparse.ArgumentParser:
                                         "to stderr.",
                             epilog=EPILOG_DECODE.replace("skyshare decode", f"skyshare {name}"),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-        sp.add_argument("input", help="recording: .beast, AVR text, SBS CSV or .jsonl(.gz)")
+        sp.add_argument("input", help="recording: .beast, AVR text, SBS CSV, .jsonl(.gz), "
+                                      "or ASTERIX (.pcap capture or raw data blocks)")
         sp.add_argument("-o", "--output", required=True,
                         help="output file: .csv, .parquet or .jsonl")
-        sp.add_argument("--format", choices=["beast", "avr", "sbs", "jsonl"],
-                        help="input format (default: detected from the content)")
+        sp.add_argument("--format", choices=["beast", "avr", "sbs", "jsonl", "asterix"],
+                        help="input format (default: detected from the content; a pcap "
+                             "capture is read as ASTERIX; raw ASTERIX needs --format)")
+        sp.add_argument("--radar", metavar="LAT,LON[,H]",
+                        help="ASTERIX: where the radar is (antenna height in metres above "
+                             "WGS-84) to place its plots; default: from its CAT034 I034/120")
         sp.add_argument("--reference", metavar="LAT,LON",
                         help="receiver position for surface positions (optional)")
         sp.add_argument("--clock-epoch", type=float, metavar="UNIX_S",

@@ -187,7 +187,7 @@ class RadarTracker:
         if len(plots) > 1 and not bool(np.all(plots["time"][1:] >= plots["time"][:-1])):
             plots = plots[np.argsort(plots["time"], kind="stable")]
         addressed = plots["icao24"] != NO_ADDRESS
-        reports = [addressed_reports(plots[addressed], self._params.nominal_height_m)]
+        reports = [placed_reports(plots[addressed], self._params.nominal_height_m)]
         anonymous = np.ascontiguousarray(plots[~addressed])
         n = len(anonymous)
         if n == 0:
@@ -293,8 +293,9 @@ def plot_reports(plots: npt.NDArray[np.void], lat: npt.NDArray[np.float64],
     return out
 
 
-def addressed_reports(plots: npt.NDArray[np.void], nominal_height_m: float) -> ReportBatch:
-    """Reports of Mode S plots (placed at their flight level, else the nominal height)."""
+def placed_reports(plots: npt.NDArray[np.void], nominal_height_m: float) -> ReportBatch:
+    """Reports of plots as they are: each placed at its flight level, else at the
+    nominal height (Mode S plots for the address-keyed tracker; ``skyshare decode``)."""
     height = np.where(np.isfinite(plots["alt"]), plots["alt"] * FT, nominal_height_m)
     lat = np.full(len(plots), np.nan)
     lon = np.full(len(plots), np.nan)

@@ -103,6 +103,7 @@ class Datagrams:
 
 _PCAP_MAGIC: Final = {b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
                       b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9)}
+PCAP_MAGICS: Final = frozenset(_PCAP_MAGIC)
 _ETHERNET, _RAW, _RAW_IPV4, _LINUX_SLL = 1, 101, 228, 113
 _LINKTYPES: Final = {_ETHERNET, _RAW, 12, _RAW_IPV4, _LINUX_SLL}
 
