@@ -131,7 +131,7 @@ def track_rows(a: Agreement, ids: list[int], now: float, seed: int) -> np.ndarra
     t["lat"][rng.random(n) < 0.05] = math.nan
     t["alt"] = np.where(rng.random(n) < 0.2, math.nan, rng.uniform(-1500, 50_000, n))
     t["alt_geo"] = np.where(rng.random(n) < 0.5, math.nan, rng.uniform(-1500, 50_000, n))
-    flags = rng.integers(0, 0x80, n) & ~int(TrackFlag.EXERCISE)
+    flags = rng.integers(0, 0x100, n) & ~int(TrackFlag.EXERCISE)
     flags |= np.where(rng.random(n) < 0.2, int(TrackFlag.EXERCISE), 0)
     t["flags"] = flags | np.where(rng.random(n) < 0.85, CONFIRMED_POS, 0)
     t["icao24"] = rng.choice([*ADDRESSES, 0xABCDEF, 0x400003, 0x400004, 0xFFFFFFFF], n)
