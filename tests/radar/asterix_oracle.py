@@ -95,3 +95,54 @@ def check_plot(plot: np.void, want: dict[str, object]) -> None:
     flags = int(plot["flags"])
     assert bool(flags & PlotFlag.SIMULATED) == bool(want.get("sim", 0))
     assert bool(flags & PlotFlag.MODE3A_INVALID) == bool(want.get("m3a_v", 0))
+
+
+def oracle_system_tracks(datagram: bytes, spec: Any) -> list[dict[str, object]]:
+    """The values libasterix reads from every CAT062 record of a datagram (edition
+    ``spec``, an ``asterix.generated.Cat_062_x_y``): the SYSTEM_TRACK_DTYPE columns, and
+    ``service``, ``sti``, ``qnh``, ``adr_only`` (I062/380 holds ADR and nothing else)
+    and the I062/080 extensions present (``sim``, ``cst``, ``sds``, ``ems``, ``sfc``)."""
+    out = []
+    for _, rec in oracle_records(datagram, {62: spec}):
+        def sub(item: str, name: str, rec: Any = rec) -> Any:
+            i = rec.get_item(item)
+            if i is None:
+                return None
+            part = i.variation.get_item(name)  # None: an extension not sent
+            return None if part is None else part.variation.content
+        row: dict[str, object] = {}
+        if (sac := sub("010", "SAC")) is not None:
+            row["sac"], row["sic"] = sac.as_uint(), sub("010", "SIC").as_uint()
+        for item, name, unit in (("015", "service", None), ("070", "tod", "s"),
+                                 ("136", "fl", "FL"), ("130", "alt_geo_ft", "ft"),
+                                 ("220", "vertical_rate_fpm", "ft/min"),
+                                 ("040", "track_number", None)):
+            if (i := rec.get_item(item)) is not None:
+                content = i.variation.content
+                row[name] = content.as_uint() if unit is None else content.as_quantity(unit)
+        if (lat := sub("105", "LAT")) is not None:
+            row["lat"], row["lon"] = lat.as_quantity("°"), sub("105", "LON").as_quantity("°")
+        if (x := sub("100", "X")) is not None:
+            row["x_m"], row["y_m"] = x.as_quantity("m"), sub("100", "Y").as_quantity("m")
+        if (vx := sub("185", "VX")) is not None:
+            row["vx_mps"] = vx.as_quantity("m/s")
+            row["vy_mps"] = sub("185", "VY").as_quantity("m/s")
+        if (m3a := sub("060", "MODE3A")) is not None:
+            row["squawk"] = int(m3a.as_string())
+        if (chars := sub("245", "CHR")) is not None:
+            row["callsign"] = chars.as_string().rstrip(" ").encode()
+            row["sti"] = sub("245", "STI").as_uint()
+        if (i380 := rec.get_item("380")) is not None:
+            if (adr := i380.variation.get_item("ADR")) is not None:
+                row["icao24"] = adr.variation.content.as_uint()
+            row["adr_only"] = i380.unparse().to_bytes()[0] == 0x80
+        if (i080 := rec.get_item("080")) is not None:
+            row["status"] = i080.unparse().to_bytes()[0] & 0xFE
+            for name in ("SIM", "CST", "SDS", "EMS", "SFC"):
+                if (value := sub("080", name)) is not None:
+                    row[name.lower()] = value.as_uint()
+        if (ctb := sub("135", "CTB")) is not None:
+            row["alt_baro_ft"] = ctb.as_quantity("FL") * 100.0
+            row["qnh"] = sub("135", "QNH").as_uint()
+        out.append(row)
+    return out
