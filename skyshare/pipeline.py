@@ -21,6 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 from skyshare.badinput import BadInput
+from skyshare.decode.asterix.cat048 import PLOT_DTYPE
+from skyshare.decode.asterix.codec import AsterixCodec
+from skyshare.decode.asterix.write048 import encode_plots
 from skyshare.decode.modes import ModeSDecoder
 from skyshare.fusion.dedup import DedupTable
 from skyshare.fusion.radar_tracker import RadarTracker, RadarTrackerConfig
@@ -36,6 +39,7 @@ from skyshare.model import (
     empty_reports,
     empty_tracks,
 )
+from skyshare.radar.plots import RadarSite
 from skyshare.sources.base import SensorSpec, SourceOutput
 
 
@@ -101,18 +105,25 @@ class Pipeline:
 
     def fuse(self, reports: ReportBatch) -> TrackBatch:
         """Track updates caused by ``reports`` and the radar plots decoded since the last
-        call: rows of the address-keyed tracks, then of the radar-only tracks."""
-        radar_rows = empty_tracks()
-        if self._plots:
-            plots = concat_plots(self._plots)
-            self._plots = []
-            anonymous = bool((plots["icao24"] == NO_ADDRESS).any())
-            cooperative = self.tracker.snapshot() if anonymous else empty_tracks()
-            radar_rows, from_plots = self.radar.update(plots, cooperative)
-            reports = concat_reports([reports, from_plots])
+        call: rows of the address-keyed tracks, then of the radar-only tracks.
+
+        The reports go first, so radar plots meet the address-keyed tracks as this batch
+        left them (a backlog of seconds, e.g. while a kernel compiles, would otherwise
+        gate plots against stale tracks).  A plot that joins a track older than the
+        track's latest report only counts ("out-of-order").
+        """
         self.reports += len(reports)
         rows = self.tracker.update(reports)
-        return np.concatenate([rows, radar_rows]) if len(radar_rows) else rows
+        if not self._plots:
+            return rows
+        plots = concat_plots(self._plots)
+        self._plots = []
+        anonymous = bool((plots["icao24"] == NO_ADDRESS).any())
+        cooperative = self.tracker.snapshot() if anonymous else empty_tracks()
+        radar_rows, from_plots = self.radar.update(plots, cooperative)
+        self.reports += len(from_plots)
+        parts = [rows, self.tracker.update(from_plots), radar_rows]
+        return np.concatenate([p for p in parts if len(p)]) if any(map(len, parts)) else rows
 
     def process(self, outputs: Sequence[SourceOutput]) -> TrackBatch:
         return self.fuse(self.decode(outputs))
@@ -161,5 +172,29 @@ def warm_up() -> None:
     pipeline.process([SourceOutput(frames, empty_reports())])
     pipeline.tracker.expire(1.7e9 + 100)
     pipeline.tracker.snapshot(1.7e9 + 100)
+    _warm_up_radar()
     table = DedupTable()  # its rehash kernel compiles only when the table first grows
     table.reserve(table.arrays.entries.shape[1])
+
+
+def _warm_up_radar() -> None:
+    """Compile the ASTERIX decoders and the radar tracker's kernels (a few plots of two
+    aircraft close enough to compete for each other's plots, and one with an address)."""
+    site = RadarSite(50.0, 8.0, 100.0)
+    rows = np.zeros(12, PLOT_DTYPE)
+    scan = np.repeat(np.arange(4), 3)
+    rows["tod"] = 3600.0 + 4.0 * scan + np.tile([0.0, 0.01, 0.02], 4)
+    rows["typ"] = np.tile([1, 1, 5], 4)
+    rows["range_m"] = 60_000.0 + 200.0 * scan + np.tile([0.0, 300.0, 9000.0], 4)
+    rows["azimuth_deg"] = 40.0 + np.tile([0.0, 0.2, 5.0], 4)
+    rows["squawk"], rows["fl"], rows["track_number"] = -1, np.nan, -1
+    rows["groundspeed_kt"] = rows["heading_deg"] = np.nan
+    rows["icao24"] = np.tile([0xFFFFFFFF, 0xFFFFFFFF, 0x3C6DD0], 4)
+    rows["fl"][2::3] = 300.0
+    blocks, _ = encode_plots(rows)
+    codec = AsterixCodec(0, BadInput(sensor="warm-up", quiet=True), site)
+    plots = concat_plots([codec.feed(b, 1.7e9 + 3600.0).plots for b in blocks])
+    tracker = RadarTracker()
+    tracker.update(plots, empty_tracks())
+    tracker.expire(1.7e9 + 3700.0)
+    tracker.snapshot(1.7e9 + 3700.0)

@@ -62,10 +62,11 @@ UNUSED: Final = 5
 BAD_PLOT: Final = 6
 DROPPED_TENTATIVE: Final = 7
 DELETED: Final = 8
+ABSORBED: Final = 9
 STAT_NAMES: Final = ("radar-plots", "radar-plots-to-cooperative", "radar-track-updates",
                      "radar-tracks-started", "radar-tracks-confirmed",
                      "radar-plots-unused", "radar-plots-bad", "radar-tentative-dropped",
-                     "radar-tracks-deleted")
+                     "radar-tracks-deleted", "radar-tracks-absorbed")
 
 REANCHOR_M: Final = 5000.0
 COARSE_MARGIN_M: Final = 20000.0  # on top of max speed x time, before the exact gate
@@ -116,6 +117,7 @@ class CoopColumns(NamedTuple):
     vn: F8
     t: F8  # time of the position
     var: F8  # m^2, per axis at ``t``
+    vvar: F8  # m^2/s^2, per axis: how well the velocity is known
     alt: F8  # ft; NaN
     squawk: I8
     exercise: npt.NDArray[np.bool_]
@@ -152,7 +154,7 @@ def _coop_gate(r: PlotRow, base_lat: float, base_lon: float, c: CoopColumns,
         lat, lon = plot_position(r, c.alt[j] * FT)
         ze, zn = project(lat, lon, c.lat[j], c.lon[j], sn, se)
     a = abs(dt)
-    var = c.var[j] + p.coop_q * a * a * a / 3.0
+    var = c.var[j] + c.vvar[j] * a * a + p.coop_q * a * a * a / 3.0
     ree, ren, rnn = plot_noise(r)
     s00, s01, s11 = var + ree, ren, var + rnn
     det = s00 * s11 - s01 * s01
@@ -404,6 +406,49 @@ def _grow_f(v: F8, cap: int) -> F8:
 
 
 @nb.njit(cache=True, nogil=True)
+def _free(a: RadarArrays, slot: int) -> None:
+    a.rec[slot].track_id = 0
+    a.rec[slot].flags = 0
+    top = a.meta[FREE_TOP]
+    a.free[top] = slot
+    a.meta[FREE_TOP] = top + 1
+    a.meta[LIVE] -= 1
+
+
+@nb.njit(cache=True, nogil=True)
+def absorb(a: RadarArrays, coop: CoopColumns, order: I8, sorted_squawk: I8,
+           p: RadarKernelParams, stats: I8) -> None:
+    """Delete radar tracks that are a cooperative track's aircraft: the same Mode 3/A
+    code, altitude and exercise mark, within the gate of its predicted position (a
+    conventional radar saw it before a transponder track existed, or while that track
+    coasted).  Their next plots join the cooperative track."""
+    for slot in range(len(a.rec)):
+        rec = a.rec[slot]
+        if rec.track_id == 0 or rec.squawk == NO_SQUAWK:
+            continue
+        t = a.kin[slot, T]
+        e = np.searchsorted(sorted_squawk, rec.squawk)
+        while e < len(sorted_squawk) and sorted_squawk[e] == rec.squawk:
+            j = order[e]
+            e += 1
+            dt = t - coop.t[j]
+            if not (abs(dt) <= p.coop_max_age_s
+                    and _same_kind(_R_EXERCISE if rec.flags & _EXERCISE else 0, rec.squawk,
+                                   rec.alt, coop.exercise[j], coop.squawk[j], coop.alt[j],
+                                   0.0, p)):
+                continue
+            sn, se = scales(coop.lat[j])
+            ze, zn = project(rec.lat, rec.lon, coop.lat[j], coop.lon[j], sn, se)
+            de, dn = ze - coop.ve[j] * dt, zn - coop.vn[j] * dt
+            var = (coop.var[j] + coop.vvar[j] * dt * dt + p.coop_q * abs(dt) ** 3 / 3.0
+                   + rec.pos_sigma * rec.pos_sigma)
+            if (de * de + dn * dn) / var <= p.gate_d2:
+                _free(a, slot)
+                stats[ABSORBED] += 1
+                break
+
+
+@nb.njit(cache=True, nogil=True)
 def expire(a: RadarArrays, now: float, p: RadarKernelParams, deleted: npt.NDArray[np.uint32],
            stats: I8) -> int:
     """Coast, drop unconfirmed and delete silent radar tracks; deleted ids -> ``deleted``."""
@@ -429,10 +474,5 @@ def expire(a: RadarArrays, now: float, p: RadarKernelParams, deleted: npt.NDArra
             deleted[n_deleted] = rec.track_id
             n_deleted += 1
             stats[DELETED] += 1
-        rec.track_id = 0
-        rec.flags = 0
-        top = a.meta[FREE_TOP]
-        a.free[top] = slot
-        a.meta[FREE_TOP] = top + 1
-        a.meta[LIVE] -= 1
+        _free(a, slot)
     return n_deleted

@@ -11,6 +11,8 @@ and the cooperative tracks of the address-keyed :class:`~skyshare.fusion.tracker
   attached), so one aircraft is one track whichever sensors see it, and a track that
   loses its transponder carries on, on primary radar alone (``TrackFlag.PRIMARY_ONLY``,
   set by the address-keyed tracker, raises the transponder-loss alert);
+* a radar track found to be a cooperative track's aircraft (same Mode 3/A code and
+  altitude, inside its gate) is absorbed: deleted, so its next plots join that track;
 * the rest are tracked here: an IMM filter (:mod:`.imm`: constant velocity and
   coordinated turns) per track, GNN assignment, and M-of-N initiation: a tentative track
   must gather ``confirm_hits`` plots within ``confirm_scans`` antenna turns, or it is
@@ -32,8 +34,10 @@ from skyshare.errors import ConfigError
 from skyshare.fusion import radar_kernel as k
 from skyshare.fusion.imm import MODELS, imm_params, imm_scratch
 from skyshare.fusion.measurements import KNOT
+from skyshare.fusion.output import SHOWN_SPEED_SIGMA
 from skyshare.model import (
     NO_ADDRESS,
+    NO_SQUAWK,
     RADAR_PLOT_DTYPE,
     REPORT_DTYPE,
     ReportBatch,
@@ -137,17 +141,21 @@ def _arrays(capacity: int, old: k.RadarArrays | None) -> k.RadarArrays:
     return k.RadarArrays(rec, kin, x, p, mu, free, meta)
 
 
-def coop_columns(tracks: TrackBatch) -> k.CoopColumns:
-    """The kernel's view of the cooperative tracks (rows with a position)."""
+def coop_columns(tracks: TrackBatch, max_speed_mps: float) -> k.CoopColumns:
+    """The kernel's view of the cooperative tracks (rows with a position).  A shown
+    velocity is known to :data:`SHOWN_SPEED_SIGMA` or better; an unknown one is taken
+    as standing still, give or take a third of the top speed."""
     t = tracks
     ok = np.isfinite(t["lat"]) & np.isfinite(t["lon"]) & np.isfinite(t["last_pos"])
-    speed = np.where(np.isfinite(t["groundspeed"]), t["groundspeed"], 0.0) * KNOT
+    known = np.isfinite(t["groundspeed"]) & np.isfinite(t["track"])
+    vvar = np.where(known, SHOWN_SPEED_SIGMA**2, (max_speed_mps / 3.0) ** 2)
+    speed = np.where(known, t["groundspeed"], 0.0) * KNOT
     angle = np.radians(np.where(np.isfinite(t["track"]), t["track"], 0.0))
     sigma = np.where(np.isfinite(t["pos_sigma"]), t["pos_sigma"], 100.0).astype(np.float64)
     return k.CoopColumns(
         lat=t["lat"][ok].astype(np.float64), lon=t["lon"][ok].astype(np.float64),
         ve=(speed * np.sin(angle))[ok], vn=(speed * np.cos(angle))[ok],
-        t=t["last_pos"][ok].astype(np.float64), var=(sigma * sigma)[ok],
+        t=t["last_pos"][ok].astype(np.float64), var=(sigma * sigma)[ok], vvar=vvar[ok],
         alt=t["alt"][ok].astype(np.float64), squawk=t["squawk"][ok].astype(np.int64),
         exercise=(t["flags"][ok] & TrackFlag.EXERCISE) != 0)
 
@@ -198,12 +206,15 @@ class RadarTracker:
             while size - int(self._a.meta[k.LIVE]) < n:
                 size *= 2
             self._a = _arrays(size, self._a)
-        coop = coop_columns(cooperative)
+        coop = coop_columns(cooperative, self._params.max_speed_mps)
         out = np.empty(n, empty_tracks().dtype)
         coop_of = np.empty(n, np.int64)
         lat, lon = np.full(n, np.nan), np.full(n, np.nan)
         n_out = k.track_plots(anonymous, coop, self._a, self._params, self._scratch, out,
                               coop_of, lat, lon, self._stats)
+        if len(coop.lat) and (self._a.rec["squawk"] != NO_SQUAWK).any():
+            order = np.argsort(coop.squawk, kind="stable")
+            k.absorb(self._a, coop, order, coop.squawk[order], self._params, self._stats)
         joined = coop_of >= 0
         if joined.any():
             with_pos = np.flatnonzero(np.isfinite(cooperative["lat"])

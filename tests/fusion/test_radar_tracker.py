@@ -178,9 +178,7 @@ def test_transponder_loss_continues_the_same_track_on_primary_radar() -> None:
     now = T0 + 120.0
     lat_now, lon_now = straight(np.array([T0, now]), 50.3, 7.6, ve, vn)
     assert metres(row["lat"], row["lon"], lat_now[1], lon_now[1]) < 300.0
-    # all but the first plot, which came before the ADS-B track was confirmed (plots
-    # meet the address-keyed tracks as the previous batch left them)
-    assert pipeline.radar.counts["radar-plots-to-cooperative"] == 29
+    assert pipeline.radar.counts["radar-plots-to-cooperative"] == 30
     lost = transponder_loss_conditions(snap, now, RulesConfig(), None)
     assert lost["rule"].tolist() == [Rule.TRANSPONDER_LOSS]
 

@@ -124,7 +124,7 @@ export const SOURCES = ['unknown', 'adsb', 'modes', 'radar_psr', 'radar_ssr', 'm
 export const EMERGENCIES = ['none', 'general', 'lifeguard', 'minfuel', 'nordo', 'unlawful',
   'downed', 'reserved'];
 export const FLAGS = { exercise: 1, on_ground: 2, confirmed: 4, coasting: 8, non_icao: 16,
-  has_position: 32, spi: 64 };
+  has_position: 32, spi: 64, primary_only: 128 };
 
 // the node's column set (skyshare/web/wire.py COLUMNS): name -> type
 export const NODE_COLUMNS = {

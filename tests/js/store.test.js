@@ -243,7 +243,8 @@ describe('TrackStore.record', () => {
   const sensors = Array.from({ length: 48 }, (_, i) => `s${i}`);
   const full = {
     id: 77, icao24: 0x00abcd, callsign: 'DLH4AB', squawk: 7700, category: 0xa3, emergency: 5,
-    flags: FLAGS.on_ground | FLAGS.coasting | FLAGS.confirmed, lat: 50.0379, lon: 8.5622,
+    flags: FLAGS.on_ground | FLAGS.coasting | FLAGS.confirmed | FLAGS.primary_only,
+    lat: 50.0379, lon: 8.5622,
     alt: 1500, alt_geo: 1625.5, groundspeed: 142.25, track: 251.5, vertical_rate: -640,
     pos_sigma: 12.5, nic: 8, nacp: 9, sil: 3, rssi: -21.5, messages: 1234,
     sensors: (1n << 40n) | (1n << 2n) | 1n, sources: (1 << 1) | (1 << 5),
@@ -275,6 +276,7 @@ describe('TrackStore.record', () => {
     assert.equal(r.rssi, -21.5);
     assert.equal(r.on_ground, true);
     assert.equal(r.coasting, true);
+    assert.equal(r.primary_only, true);
     assert.equal(r.exercise, false);
     assert.equal(r.messages, 1234);
     assert.deepEqual(r.sensors, ['s0', 's2', 's40']);

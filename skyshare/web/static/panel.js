@@ -39,8 +39,9 @@ const SECTIONS = [
     ['Track age', (t) => fmt.seconds(t.age)],
     ['Last message', (t) => `${fmt.seconds(t.seen)} ago`],
     ['Last position', (t) => `${fmt.seconds(t.seen_pos)} ago`],
-    ['State', (t) => [t.coasting ? 'coasting' : 'tracked', t.exercise ? 'exercise' : '']
-      .filter(Boolean).join(', ')],
+    ['State', (t) => [t.coasting ? 'coasting' : 'tracked',
+      t.primary_only ? 'primary radar only, transponder silent' : '',
+      t.exercise ? 'exercise' : ''].filter(Boolean).join(', ')],
   ]],
 ];
 

@@ -237,6 +237,7 @@ export class TrackStore {
       rssi: orNull(c.rssi[slot]),
       on_ground: this.hasFlag(slot, 'on_ground'),
       coasting: this.hasFlag(slot, 'coasting'),
+      primary_only: this.hasFlag(slot, 'primary_only'),
       exercise: this.hasFlag(slot, 'exercise'),
       age: ago(c.firstSeen[slot]),
       seen: ago(c.lastSeen[slot]),
