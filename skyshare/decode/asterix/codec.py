@@ -3,9 +3,11 @@
 :class:`AsterixCodec` takes whole datagrams (a radar or a radar head sends one UDP
 datagram per group of data blocks): blocks, then records, then values, each one
 columnar pass.  CAT048 plots become :data:`~skyshare.model.RADAR_PLOT_DTYPE` rows placed
-by the sensor's :class:`~skyshare.radar.plots.RadarSite`; CAT034 service messages give
+by the sensor's :class:`~skyshare.radar.plots.RadarSite`; CAT021 ADS-B target reports
+become reports (an ADS-B ground station needs no position); CAT034 service messages give
 the antenna's rotation period (I034/041) and, for a radar configured without a
-position, its position (I034/120).  Other categories are framed and counted, not used.
+position, its position (I034/120).  Other categories (CAT062 system tracks) are framed
+and counted, not used: a centre's tracks are not sensor data to fuse again.
 Bad bytes are counted per kind in the sensor's :class:`~skyshare.badinput.BadInput`
 (``asterix-*``) and skipped; the next datagram starts afresh.
 """
@@ -18,6 +20,7 @@ import math
 import numpy as np
 
 from skyshare.badinput import BadInput
+from skyshare.decode.asterix.cat021 import decode_adsb
 from skyshare.decode.asterix.cat034 import decode_service
 from skyshare.decode.asterix.cat048 import decode_plots
 from skyshare.decode.asterix.records import split_records
@@ -53,6 +56,8 @@ class AsterixCodec:
         categories = framed.records["category"]
         if (categories == 34).any():
             self._service(decode_service(data, framed))
+        reports = (decode_adsb(data, framed, self.sensor, recv_time)
+                   if (categories == 21).any() else empty_reports())
         plots = empty_plots()
         if (categories == 48).any():
             decoded = decode_plots(data, framed)
@@ -62,7 +67,7 @@ class AsterixCodec:
                              "(sensor 'position:') and not yet sent in CAT034 I034/120")
             else:
                 plots = radar_plots(decoded, self.sensor, self.site, recv_time)
-        return SourceOutput(empty_frames(), empty_reports(), plots)
+        return SourceOutput(empty_frames(), reports, plots)
 
     def finish(self, recv_time: float) -> SourceOutput:
         return SourceOutput(empty_frames(), empty_reports())
