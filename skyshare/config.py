@@ -29,6 +29,11 @@ Example (``skyshare run node.yaml``)::
       confirm_messages: 2
       coast_after_s: 15
       delete_after_s: 60
+    outputs:                          # the picture as ASTERIX CAT062 system tracks
+      - cat062: 10.0.0.5:8600         # UDP HOST:PORT
+        sac: 25
+        sic: 1
+        interval_s: 1
     radar_tracker:                    # aircraft no address identifies (primary radar)
       confirm_hits: 3                 # M plots within N turns (confirm_scans) or clutter
       confirm_scans: 4
@@ -63,6 +68,7 @@ from skyshare.config_fields import PATH, PATHS, coordinates
 from skyshare.errors import AddressError, ConfigError
 from skyshare.fusion.radar_tracker import RadarTrackerConfig
 from skyshare.fusion.tracker import TrackerConfig
+from skyshare.outputs import Cat062Output, output_from_mapping
 from skyshare.radar.plots import RadarSite
 from skyshare.share.settings import FederationConfig
 from skyshare.sources.base import SensorSpec
@@ -145,6 +151,7 @@ class NodeConfig:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     federation: FederationConfig | None = None  # None: a node on its own
+    outputs: tuple[Cat062Output, ...] = ()  # the picture as ASTERIX CAT062 over UDP
     pipeline_interval_s: float = 0.05  # how often queued frames are decoded and fused
     pipeline_max_interval_s: float = 0.25  # ... at the least, when the CPU is short
     picture_interval_s: float = 1.0  # how often the picture and its change stream refresh
@@ -293,7 +300,7 @@ def _convert(default: object, value: object, where: str) -> object:
 def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
     """Validate a parsed YAML document into a :class:`NodeConfig`."""
     known = {"node", "sensors", "tracker", "radar_tracker", "synthetic", "map", "airspace",
-             "alerts", "auth", "federation"}
+             "alerts", "auth", "federation", "outputs"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}; expected {sorted(known)}",
@@ -329,6 +336,11 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
         sensors.append(sensor_from_mapping(entry, i, where))
     check_unique_names(sensors, source)
     kwargs["sensors"] = tuple(sensors)
+    outputs_raw = raw.get("outputs") or []
+    if not isinstance(outputs_raw, list):
+        raise ConfigError("'outputs' must be a list", where=source)
+    kwargs["outputs"] = tuple(output_from_mapping(o, f"{source}: outputs[{i}]", parse_hostport)
+                              for i, o in enumerate(outputs_raw))
     if raw.get("radar_tracker"):
         kwargs["radar_tracker"] = dataclass_from_mapping(
             RadarTrackerConfig, raw["radar_tracker"], f"{source}: radar_tracker")

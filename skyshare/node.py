@@ -38,6 +38,7 @@ from skyshare.config import AirspaceConfig, NodeConfig, SyntheticConfig
 from skyshare.errors import ConfigError, SkyshareError
 from skyshare.latency import LatencyWindow
 from skyshare.node_audit import ChangeWatch
+from skyshare.outputs import serve_cat062
 from skyshare.picture import Picture
 from skyshare.pipeline import Pipeline, warm_up
 from skyshare.share.alertlink import AlertLink
@@ -271,6 +272,9 @@ class Node:
         for spec, status in zip(self.config.sensors, self._statuses, strict=True):
             tasks.append(asyncio.create_task(self._run_sensor(spec, status, stop),
                                              name=f"sensor:{spec.name}"))
+        for out in self.config.outputs:
+            tasks.append(asyncio.create_task(serve_cat062(self._picture, out, stop),
+                                             name=f"cat062:{out.host}:{out.port}"))
         server = _EmbeddedServer(uvicorn.Config(
             create_app(self, self.config.map), host=self.config.http_host,
             port=self.config.http_port,

@@ -1,20 +1,25 @@
 """Two simulated radars feed a real node over UDP: one aircraft, one track, whichever
 radar sees it; a transponder that falls silent leaves a primary-only track and an
-alert.  Everything goes through the real sockets, CAT048/CAT034 codec and trackers."""
+alert; the picture goes out as CAT062.  Everything goes through the real sockets,
+CAT048/CAT034/CAT062 codecs and trackers; libasterix reads what the node sends."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+from asterix.generated import Cat_062_1_18
+from asterix_oracle import oracle_system_tracks
 from web.nodes import node_in_thread  # tests/web (tests/ is on sys.path)
 
 from skyshare.config import NodeConfig
 from skyshare.fusion.tracker import TrackerConfig
 from skyshare.node import Node
+from skyshare.outputs import Cat062Output
 from skyshare.radar.plots import RadarSite
 from skyshare.radar.sim import RadarSimulator, RadarSpec
 from skyshare.radar.sim_output import serve_udp
@@ -52,10 +57,15 @@ def test_radars_over_udp_make_one_track_per_aircraft_and_catch_a_silent_transpon
     silent = pick_aircraft(traffic, start + 30.0)
     simulator = RadarSimulator(traffic, [MODE_S, CONVENTIONAL], seed=2,
                                transponder_off={silent: start + SILENT_AFTER_S})
+    centre = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a centre taking CAT062
+    centre.bind(("127.0.0.1", 0))
+    centre.settimeout(5.0)
     node = Node(NodeConfig(
         name="radar-node", http_port=0, data_dir=tmp_path,
         sensors=(sensor(0, MODE_S), sensor(1, CONVENTIONAL)),
-        tracker=TrackerConfig(coast_after_s=6.0), picture_interval_s=0.5))
+        tracker=TrackerConfig(coast_after_s=6.0), picture_interval_s=0.5,
+        outputs=(Cat062Output("127.0.0.1", centre.getsockname()[1], sac=25, sic=7,
+                              interval_s=0.5),)))
 
     async def radars(stop: asyncio.Event) -> None:
         while not stop.is_set() and any(s.address.endswith(":0") for s in node.statuses):
@@ -76,6 +86,36 @@ def test_radars_over_udp_make_one_track_per_aircraft_and_catch_a_silent_transpon
             lost = [a for a in http.get("/api/alerts").json()["alerts"]
                     if a["rule"] == "transponder_loss" and a["icao24"] == f"{silent:06x}"]
         sensors = {s["name"]: s for s in http.get("/api/sensors").json()["sensors"]}
+        sent = http.get("/api/picture").json()["tracks"]
+        centre.setblocking(False)  # what queued up meanwhile: not one picture
+        try:
+            while True:
+                centre.recv(2048)
+        except BlockingIOError:
+            pass
+        while True:  # the next whole picture: datagrams until the one after a pause
+            centre.settimeout(5.0)
+            received = [oracle_system_tracks(centre.recv(2048), Cat_062_1_18)]
+            centre.settimeout(0.2)
+            try:
+                while True:
+                    received.append(oracle_system_tracks(centre.recv(2048), Cat_062_1_18))
+            except TimeoutError:
+                pass
+            if sum(map(len, received)) >= 10:
+                break
+    centre.close()
+    system_tracks = [t for part in received for t in part]
+    assert {(t["sac"], t["sic"]) for t in system_tracks} == {(25, 7)}
+    numbers = [t["track_number"] for t in system_tracks]
+    assert len(numbers) == len(set(numbers))  # radar-only ids do not collide
+    by_address = {f"{t['icao24']:06x}": t for t in system_tracks if "icao24" in t}
+    shown = {t["icao24"]: t for t in sent if t["icao24"]}
+    common = set(by_address) & set(shown)
+    assert len(common) > 5
+    for address in common:  # as libasterix reads it: where the picture had the track
+        t, s = by_address[address], shown[address]
+        assert abs(t["lat"] - s["lat"]) < 0.02 and abs(t["lon"] - s["lon"]) < 0.02
     assert primary_only, f"{silent:06x} never shown on primary radar alone"
     assert "radar_psr" in primary_only[-1]["sources"]
     assert lost
