@@ -96,6 +96,14 @@ class SyntheticConfig:
     seed, aircraft, region and start time simulate the same aircraft at the same places."""
     incident_every_s: float = 0.0  # an emergency squawk this often (0: never)
     incident_duration_s: float = 180.0  # how long each lasts
+    transponder_incidents: tuple[float, float, float] | None = field(
+        default=None, metadata={"convert": coordinates(3)})
+    """[lat, lon, radius NM]: every other incident, an aircraft within this circle
+    switches its transponder off (put it where a radar sees; None: never)."""
+    radar: tuple[float, float, float] | None = field(
+        default=None, metadata={"convert": coordinates(3)})
+    """[lat, lon, antenna height m] of a simulated Mode S + primary radar watching the same
+    traffic, sending CAT048/CAT034 over UDP to the node (None: no radar)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """What ``skyshare demo`` adds to a bare node so that every feature has something to
 show: fictional responsibility regions of three partners and restricted volumes under
-busy synthetic routes (both shipped in ``skyshare/data``), an emergency squawk now and
+busy synthetic routes (both shipped in ``skyshare/data``), a simulated radar near
+Frankfurt (ASTERIX over UDP), an emergency squawk or a transponder switched off now and
 then, and log-ins for each partner's duty officer."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from skyshare.auth import USERS_FILE, Role, UserStore
 from skyshare.config import AirspaceConfig, NodeConfig, SyntheticConfig
 
 PARTNER: Final = "central"  # the demo node's own partner
+RADAR: Final = (50.03, 8.57, 150.0)  # lat, lon, antenna height (m): near Frankfurt
 LOGINS_FILE: Final = "demo-logins.txt"
 DEMO_USERS: Final = (
     ("west-duty", "west", Role.DUTY_OFFICER),
@@ -37,7 +39,9 @@ def demo_config(config: NodeConfig, *, incident_every_s: float = 60.0) -> NodeCo
         config, partner=PARTNER,
         airspace=AirspaceConfig(volumes=(_data("demo-airspace.openair"),),
                                 regions=(_data("demo-regions.geojson"),)),
-        synthetic=replace(synthetic, incident_every_s=incident_every_s))
+        synthetic=replace(synthetic, incident_every_s=incident_every_s,
+                          transponder_incidents=(*RADAR[:2], 80.0),
+                          radar=synthetic.radar if synthetic.radar is not None else RADAR))
 
 
 def ensure_demo_users(data_dir: Path) -> tuple[Path, bool]:

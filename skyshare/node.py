@@ -22,8 +22,9 @@ import logging
 import math
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import uvicorn
@@ -41,6 +42,9 @@ from skyshare.node_audit import ChangeWatch
 from skyshare.outputs import serve_cat062
 from skyshare.picture import Picture
 from skyshare.pipeline import Pipeline, warm_up
+from skyshare.radar.plots import RadarSite
+from skyshare.radar.sim import RadarSimulator, RadarSpec
+from skyshare.radar.sim_output import serve_udp
 from skyshare.share.alertlink import AlertLink
 from skyshare.share.auditshare import STOP_FLUSH_S, AuditShare
 from skyshare.share.federation import Federation
@@ -98,14 +102,38 @@ def load_airspace_config(config: AirspaceConfig) -> tuple[VolumeSet | None, Regi
             load_region_files(config.regions) if config.regions else None)
 
 
-def with_synthetic_sensor(config: NodeConfig, port: int) -> NodeConfig:
-    """``config`` plus a Beast client sensor reading the built-in synthetic feed."""
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port that is free right now on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def synthetic_radar_spec(cfg: SyntheticConfig) -> RadarSpec | None:
+    """The simulated radar of ``cfg`` (a Mode S radar with a primary channel)."""
+    if cfg.radar is None:
+        return None
+    lat, lon, alt_m = cfg.radar
+    return RadarSpec(name="synthetic-radar", sac=0, sic=1, lat=lat, lon=lon, alt_m=alt_m)
+
+
+def with_synthetic_sensor(config: NodeConfig, port: int, radar_port: int) -> NodeConfig:
+    """``config`` plus a Beast client sensor reading the built-in synthetic feed, and an
+    ASTERIX UDP sensor for its radar when it has one."""
     receiver = config.synthetic.receiver if config.synthetic is not None else None
     spec = SensorSpec(name="synthetic", index=len(config.sensors), format="beast",
                       mode="connect", host="127.0.0.1", port=port,
                       lat=receiver[0] if receiver else None,
                       lon=receiver[1] if receiver else None)
-    return replace(config, sensors=(*config.sensors, spec))
+    sensors = (*config.sensors, spec)
+    radar = synthetic_radar_spec(config.synthetic) if config.synthetic is not None else None
+    if radar is not None:
+        site = RadarSite(radar.lat, radar.lon, radar.alt_m, radar.range_sigma_m,
+                         radar.azimuth_sigma_deg, radar.rotation_s)
+        sensors += (SensorSpec(name=radar.name, index=len(sensors), format="asterix",
+                               mode="udp", host="127.0.0.1", port=radar_port, lat=radar.lat,
+                               lon=radar.lon, alt_m=radar.alt_m, radar=site),)
+    return replace(config, sensors=sensors)
 
 
 class Node:
@@ -118,8 +146,10 @@ class Node:
                                   "track'; a live node takes connect: or listen: sensors",
                                   where=f"sensor {spec.name}")
         self._synthetic_port = free_port() if config.synthetic is not None else 0
+        self._radar_port = (free_udp_port() if config.synthetic is not None
+                            and config.synthetic.radar is not None else 0)
         if config.synthetic is not None:
-            config = with_synthetic_sensor(config, self._synthetic_port)
+            config = with_synthetic_sensor(config, self._synthetic_port, self._radar_port)
         self.config = config
         self._statuses = [SensorStatus.for_spec(s) for s in config.sensors]
         self.pipeline = Pipeline(config.sensors, [s.bad for s in self._statuses],
@@ -263,7 +293,8 @@ class Node:
                  asyncio.create_task(self._alerts_loop(stop, watch), name="alerts")]
         if self.config.synthetic is not None:
             tasks.append(asyncio.create_task(
-                serve_synthetic(self.config.synthetic, self._synthetic_port, stop),
+                serve_synthetic(self.config.synthetic, self._synthetic_port, stop,
+                                self._radar_port),
                 name="synthetic"))
             await wait_listening(self._synthetic_port)  # spare the sensor a failed connect
         if self.federation is not None:
@@ -419,14 +450,20 @@ async def wait_listening(port: int, timeout_s: float = 5.0) -> None:
         return
 
 
-async def serve_synthetic(cfg: SyntheticConfig, port: int, stop: asyncio.Event) -> None:
-    """The built-in synthetic receiver: a Beast server on loopback the node connects to."""
+async def serve_synthetic(cfg: SyntheticConfig, port: int, stop: asyncio.Event,
+                          radar_port: int = 0) -> None:
+    """The built-in synthetic receiver: a Beast server on loopback the node connects to,
+    and its radar (CAT048/CAT034 to ``radar_port``) when ``cfg`` has one."""
     start = time.time() if cfg.start_time is None else cfg.start_time
     traffic = Traffic(cfg.aircraft, seed=cfg.seed, region=cfg.region, start_time=start)
-    feed = serve_beast(SyntheticFeed(traffic, receiver=cfg.receiver), "127.0.0.1", port,
-                       stop=stop)
-    if cfg.incident_every_s <= 0:
-        await feed
-        return
-    await asyncio.gather(feed, run_incidents(traffic, cfg.incident_every_s,
-                                             cfg.incident_duration_s, cfg.seed, stop))
+    jobs: list[Coroutine[Any, Any, object]] = [
+        serve_beast(SyntheticFeed(traffic, receiver=cfg.receiver), "127.0.0.1", port,
+                    stop=stop)]
+    radar = synthetic_radar_spec(cfg)
+    if radar is not None:
+        simulator = RadarSimulator(traffic, [radar], seed=cfg.seed)
+        jobs.append(serve_udp(simulator, {0: ("127.0.0.1", radar_port)}, stop))
+    if cfg.incident_every_s > 0:
+        jobs.append(run_incidents(traffic, cfg.incident_every_s, cfg.incident_duration_s,
+                                  cfg.seed, stop, transponder=cfg.transponder_incidents))
+    await asyncio.gather(*jobs)

@@ -161,7 +161,8 @@ class RadarSimulator:
     """Plots and north markers of ``radars`` watching ``traffic`` (see the module).
 
     ``transponder_off`` maps an aircraft address to the UNIX time from which its
-    transponder is silent: from then on only primary radars see it.  ``exercise`` sets
+    transponder is silent: from then on only primary radars see it (so does
+    :meth:`Traffic.set_transponder_off`, which the ADS-B feeds obey too).  ``exercise`` sets
     I048/020 SIM on every plot.  Not thread-safe: one caller at a time.
     """
 
@@ -326,11 +327,12 @@ class RadarSimulator:
         return scan, slot, second, t, state, self._look(r, state)
 
     def _transponder_on(self, icao24: npt.NDArray[np.uint32], t: F8) -> npt.NDArray[np.bool_]:
+        silent = self.traffic.transponder_silent(icao24, t)  # switched off on the traffic
         if not len(self._off_address):
-            return np.ones(len(t), np.bool_)
+            return ~silent
         at = np.minimum(np.searchsorted(self._off_address, icao24), len(self._off_address) - 1)
         off: npt.NDArray[np.bool_] = (self._off_address[at] == icao24) & (t >= self._off_time[at])
-        return ~off
+        return ~(off | silent)
 
     def _plots(self, r: int, t: F8, rho: F8, azimuth: F8, psr: npt.NDArray[np.bool_],
                ssr: npt.NDArray[np.bool_], state: TrafficState, rows: I8, key: I8,

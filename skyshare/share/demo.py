@@ -4,6 +4,8 @@ The partners ``west``, ``central`` and ``east`` (the regions of ``skyshare demo`
 run a node with its own synthetic receiver.  All three simulate the same aircraft (same
 seed, aircraft count and start time) and each receiver hears those above its own radio
 horizon, so neighbours see some aircraft twice and each sees only part of the sky
+alone.  Central also has a simulated radar (Mode S and primary): every other demo
+incident switches an aircraft's transponder off, and central keeps it on primary radar
 alone.  They share under the demo agreements (``skyshare/data/agreements/demo.yaml``,
 copied to ``DIR/agreements/`` so you can edit it while the demo runs: the nodes reload
 it within a second, and the demo rewrites the NATS permissions and reloads the server).
@@ -32,6 +34,10 @@ from skyshare.share.setup import Layout, NodeExtras, follow_agreements, init_fed
 
 RECEIVERS: Final = {"west": (48.6, 2.5), "central": (49.8, 8.8), "east": (50.2, 15.2)}
 """Where each partner's synthetic antenna stands (inside its demo region)."""
+RADARS: Final = {"central": (49.8, 8.8, 150.0)}
+"""Partners with a simulated radar (Mode S and primary, ASTERIX over UDP to the node);
+every node's transponder incidents happen within 80 NM of central's radar, so that all
+simulate the same incident."""
 AGREEMENTS_FILE: Final = "demo.yaml"
 
 
@@ -65,7 +71,9 @@ def prepare(options: DemoOptions, start_time: float) -> Layout:
             http_port=options.base_port + i, airspace=airspace,
             synthetic={"aircraft": options.aircraft, "seed": options.seed,
                        "start_time": start_time, "receiver": list(position),
-                       "incident_every_s": options.incident_every_s})
+                       "incident_every_s": options.incident_every_s,
+                       "transponder_incidents": [*RADARS["central"][:2], 80.0],
+                       **({"radar": list(RADARS[partner])} if partner in RADARS else {})})
         for i, (partner, position) in enumerate(RECEIVERS.items())}
     layout = init_federation(root, [agreements.parent], servers=1, port=options.nats_port,
                              extras=extras)

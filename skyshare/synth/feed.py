@@ -161,7 +161,8 @@ class SyntheticFeed:
 
     def _heard(self, state: TrafficState, rows: npt.NDArray[np.int64], sched: _Schedule,
                kind: int) -> npt.NDArray[np.bool_]:
-        heard = ~state.on_ground[rows]
+        heard = ~state.on_ground[rows] & ~self.traffic.transponder_silent(
+            state.icao24[rows], state.time[rows])
         if kind == _Kind.EMERGENCY:
             heard &= np.isin(state.squawk[rows], EMERGENCY_SQUAWKS)
         if self.loss > 0:

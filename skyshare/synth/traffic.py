@@ -390,6 +390,8 @@ class Traffic:
         self._slots = np.arange(self.n, dtype=np.int64)
         self._routes(table)
         self._squawk_override: dict[int, int] = {}
+        self._silent: dict[int, float] = {}  # address -> transponder off from this time
+        self._silent_columns = (np.zeros(0, np.int64), np.zeros(0))
         self._flights = np.zeros(2 * self.n, dtype=_FLIGHT_DTYPE)
         self._half = np.zeros(self.n, dtype=np.int64)  # which half holds the current flight
         self._reset()
@@ -426,6 +428,30 @@ class Traffic:
     @property
     def has_squawk_overrides(self) -> bool:
         return bool(self._squawk_override)
+
+    def set_transponder_off(self, icao24: int, since: float | None) -> None:
+        """From UNIX time ``since`` the aircraft ``icao24`` transmits nothing (no ADS-B,
+        no Mode S or SSR replies: only primary radar sees it); None switches it on
+        again.  Every feed and radar simulated on this traffic obeys."""
+        if since is None:
+            self._silent.pop(int(icao24), None)
+        else:
+            self._silent[int(icao24)] = float(since)
+        order = sorted(self._silent)
+        self._silent_columns = (np.array(order, np.int64),
+                                np.array([self._silent[a] for a in order], np.float64))
+
+    def transponder_silent(self, icao24: npt.ArrayLike, t: npt.ArrayLike
+                           ) -> npt.NDArray[np.bool_]:
+        """Whether each aircraft's transponder is off at each time (broadcast)."""
+        address, when = np.broadcast_arrays(np.asarray(icao24, np.int64),
+                                            np.asarray(t, np.float64))
+        silent, since = self._silent_columns
+        if not len(silent):
+            return np.zeros(address.shape, np.bool_)
+        at = np.minimum(np.searchsorted(silent, address), len(silent) - 1)
+        out: npt.NDArray[np.bool_] = (silent[at] == address) & (when >= since[at])
+        return out
 
     # -- flights
     def _routes(self, table: Airports) -> None:
