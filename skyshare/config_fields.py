@@ -10,8 +10,11 @@ its own settings without importing the whole configuration.
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Final
+
+from skyshare.errors import ConfigError
 
 
 def relative_path(value: object, base: Path) -> Path:
@@ -43,3 +46,14 @@ PATH: Final = {"convert": relative_path}
 """Field metadata: the value is a path relative to the configuration file."""
 PATHS: Final = {"convert": relative_paths}
 """Field metadata: the value is one path or a list of them, relative to the file."""
+
+
+def require_positive(settings: Any, section: str, names: tuple[str, ...] | None = None,
+                     unit: str = "number") -> None:
+    """ConfigError naming ``section.field`` unless each of ``names`` (default: every
+    field) of a settings dataclass is a finite number above zero."""
+    for name in names if names is not None else tuple(f.name for f in fields(settings)):
+        value = getattr(settings, name)
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ConfigError(f"must be a positive {unit}, not {value!r}",
+                              where=f"{section}.{name}")

@@ -24,12 +24,12 @@ Not thread-safe: one caller at a time.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from skyshare.config_fields import require_positive
 from skyshare.errors import ConfigError
 from skyshare.fusion import radar_kernel as k
 from skyshare.fusion.imm import MODELS, imm_params, imm_scratch
@@ -90,11 +90,7 @@ class RadarTrackerConfig:
     """A cooperative track without a position for longer takes no plots."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"must be a positive number, not {value!r}",
-                                  where=f"radar_tracker.{f.name}")
+        require_positive(self, "radar_tracker")
         if self.confirm_hits < 2:
             raise ConfigError("a track needs at least 2 plots to be confirmed",
                               where="radar_tracker.confirm_hits")

@@ -7,14 +7,14 @@
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
+from skyshare.config_fields import require_positive
 from skyshare.errors import ConfigError
 from skyshare.fusion.dedup import DedupTable
 from skyshare.fusion.fuse import fuse
@@ -67,11 +67,7 @@ class TrackerConfig:
     """Consecutive, mutually consistent rejected positions that restart the position."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"must be a positive number, not {value!r}",
-                                  where=f"tracker.{f.name}")
+        require_positive(self, "tracker")
         if self.confirm_messages < 2:
             raise ConfigError("a track needs at least 2 messages to be confirmed",
                               where="tracker.confirm_messages")

@@ -11,13 +11,13 @@ azimuth): where it is depends on a height the tracker chooses
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from skyshare.config_fields import require_positive
 from skyshare.decode.asterix.cat048 import PlotFlag
 from skyshare.decode.asterix.records import unix_time_of_day
 from skyshare.errors import ConfigError
@@ -46,11 +46,7 @@ class RadarSite:
         if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):
             raise ConfigError(f"radar position ({self.lat}, {self.lon}) is not a WGS-84 "
                               "latitude and longitude", where="radar")
-        for name in ("sigma_range_m", "sigma_azimuth_deg", "rotation_s"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"must be a positive number, not {value!r}",
-                                  where=f"radar.{name}")
+        require_positive(self, "radar", ("sigma_range_m", "sigma_azimuth_deg", "rotation_s"))
 
 
 def radar_plots(plots: npt.NDArray[np.void], sensor: int, site: RadarSite,

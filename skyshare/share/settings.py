@@ -14,11 +14,10 @@ Example (paths relative to the node's YAML file)::
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from skyshare.config_fields import PATH, PATHS
+from skyshare.config_fields import PATH, PATHS, require_positive
 from skyshare.errors import ConfigError
 
 
@@ -43,11 +42,9 @@ class FederationConfig:
     """How often the agreement files are checked for changes (revocation takes effect)."""
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name.endswith("_s") and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"must be a positive number of seconds, not {value!r}",
-                                  where=f"federation.{f.name}")
+        require_positive(self, "federation",
+                         tuple(f.name for f in fields(self) if f.name.endswith("_s")),
+                         "number of seconds")
         if not self.lagging_after_s < self.down_after_s:
             raise ConfigError("lagging_after_s must be shorter than down_after_s",
                               where="federation")

@@ -55,8 +55,7 @@ def test_radars_over_udp_make_one_track_per_aircraft_and_catch_a_silent_transpon
     start = time.time()
     traffic = Traffic(40, seed=5, region=REGION, start_time=start)
     silent = pick_aircraft(traffic, start + 30.0)
-    simulator = RadarSimulator(traffic, [MODE_S, CONVENTIONAL], seed=2,
-                               transponder_off={silent: start + SILENT_AFTER_S})
+    simulator = RadarSimulator(traffic, [MODE_S, CONVENTIONAL], seed=2)
     centre = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a centre taking CAT062
     centre.bind(("127.0.0.1", 0))
     centre.settimeout(5.0)
@@ -72,6 +71,9 @@ def test_radars_over_udp_make_one_track_per_aircraft_and_catch_a_silent_transpon
             await asyncio.sleep(0.05)  # the node binds port 0: wait for the real ports
         targets = {i: ("127.0.0.1", int(s.address.rsplit(":", 1)[1]))
                    for i, s in enumerate(node.statuses)}
+        # silent a few scans after the node starts listening, however long it took to
+        # start (a cold numba cache compiles for tens of seconds)
+        traffic.set_transponder_off(silent, time.time() + SILENT_AFTER_S)
         await serve_udp(simulator, targets, stop)
 
     with node_in_thread(node, radars) as url, httpx.Client(base_url=url, timeout=10) as http:

@@ -237,6 +237,15 @@ def uint_be(data: Bytes, p: int, n: int) -> int:
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def put_be(buf: Bytes, p: int, value: int, n: int) -> int:
+    """Write ``value`` as ``n`` big-endian bytes at ``buf[p]`` (inside item writers);
+    returns the offset after them."""
+    for k in range(n):
+        buf[p + k] = (value >> (8 * (n - 1 - k))) & 0xFF
+    return p + n
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def signed(v: int, bits: int) -> int:
     """``v`` read as a two's complement number of ``bits`` bits."""
     return v - (1 << bits) if v >> (bits - 1) & 1 else v

@@ -19,6 +19,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from skyshare.decode.asterix.records import put_be
+
 MAX_BLOCK: Final = 1400  # bytes: one UDP datagram on any usual MTU
 _MAX_RECORD: Final = 4 + 2 + 3 + 2 + 4 + 2 + 2 + 3 + 6 + 2 + 4 + 1  # FSPEC + the items
 _CODE: Final = np.zeros(256, np.uint8)  # ASCII -> 6-bit ICAO character (space: 32)
@@ -48,13 +50,6 @@ class PlotRow(Protocol):
     heading_deg: float
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _put(buf: npt.NDArray[np.uint8], p: int, value: int, n: int) -> int:
-    for k in range(n):
-        buf[p + k] = (value >> (8 * (n - 1 - k))) & 0xFF
-    return p + n
-
-
 @nb.njit(cache=True, nogil=True)
 def _record(buf: npt.NDArray[np.uint8], p: int, r: PlotRow, cs: npt.NDArray[np.uint8],
             code: npt.NDArray[np.uint8]) -> int:
@@ -63,23 +58,23 @@ def _record(buf: npt.NDArray[np.uint8], p: int, r: PlotRow, cs: npt.NDArray[np.u
     start = p
     p += 4  # room for the longest FSPEC; moved down once known
     body = p
-    p = _put(buf, p, r.sac, 1)
-    p = _put(buf, p, r.sic, 1)
+    p = put_be(buf, p, r.sac, 1)
+    p = put_be(buf, p, r.sic, 1)
     fspec[0] |= 0x80
     if math.isfinite(r.tod):
-        p = _put(buf, p, round(r.tod * 128.0) % (1 << 24), 3)
+        p = put_be(buf, p, round(r.tod * 128.0) % (1 << 24), 3)
         fspec[0] |= 0x40
     typ = r.typ if r.typ <= 7 else 0
     b = (typ << 5) | (0x10 if r.flags & 1 else 0) | (0x04 if r.flags & 2 else 0) | (
         0x02 if r.flags & 4 else 0)
     if r.flags & (1 << 3):  # TST, in the first extension
-        p = _put(buf, p, b | 1, 1)
-        p = _put(buf, p, 0x80, 1)
+        p = put_be(buf, p, b | 1, 1)
+        p = put_be(buf, p, 0x80, 1)
     else:
-        p = _put(buf, p, b, 1)
+        p = put_be(buf, p, b, 1)
     fspec[0] |= 0x20
-    p = _put(buf, p, min(round(r.range_m / 1852.0 * 256.0), 65535), 2)
-    p = _put(buf, p, round(r.azimuth_deg / 360.0 * 65536.0) % 65536, 2)
+    p = put_be(buf, p, min(round(r.range_m / 1852.0 * 256.0), 65535), 2)
+    p = put_be(buf, p, round(r.azimuth_deg / 360.0 * 65536.0) % 65536, 2)
     fspec[0] |= 0x10
     if r.squawk >= 0:
         sq = r.squawk
@@ -92,7 +87,7 @@ def _record(buf: npt.NDArray[np.uint8], p: int, r: PlotRow, cs: npt.NDArray[np.u
             v |= 0x4000
         if r.flags & (1 << 6):
             v |= 0x2000
-        p = _put(buf, p, v, 2)
+        p = put_be(buf, p, v, 2)
         fspec[0] |= 0x08
     if math.isfinite(r.fl):
         q = min(max(round(r.fl * 4.0), -8192), 8191) & 0x3FFF
@@ -100,26 +95,26 @@ def _record(buf: npt.NDArray[np.uint8], p: int, r: PlotRow, cs: npt.NDArray[np.u
             q |= 0x8000
         if r.flags & (1 << 8):
             q |= 0x4000
-        p = _put(buf, p, q, 2)
+        p = put_be(buf, p, q, 2)
         fspec[0] |= 0x04
     if r.icao24 != 0xFFFFFFFF:
-        p = _put(buf, p, r.icao24 & 0xFFFFFF, 3)
+        p = put_be(buf, p, r.icao24 & 0xFFFFFF, 3)
         fspec[1] |= 0x80
     if cs[0] != 0:
         bits = 0
         for c in range(8):
             bits = (bits << 6) | int(code[cs[c]])
-        p = _put(buf, p, bits, 6)
+        p = put_be(buf, p, bits, 6)
         fspec[1] |= 0x40
     if r.track_number >= 0:
-        p = _put(buf, p, r.track_number & 0x0FFF, 2)
+        p = put_be(buf, p, r.track_number & 0x0FFF, 2)
         fspec[1] |= 0x10
     if math.isfinite(r.groundspeed_kt) and math.isfinite(r.heading_deg):
-        p = _put(buf, p, min(round(r.groundspeed_kt / 3600.0 * 16384.0), 65535), 2)
-        p = _put(buf, p, round(r.heading_deg / 360.0 * 65536.0) % 65536, 2)
+        p = put_be(buf, p, min(round(r.groundspeed_kt / 3600.0 * 16384.0), 65535), 2)
+        p = put_be(buf, p, round(r.heading_deg / 360.0 * 65536.0) % 65536, 2)
         fspec[1] |= 0x04
     if r.flags & (1 << 9):  # I048/170 with CNF: a tentative track
-        p = _put(buf, p, 0x80, 1)
+        p = put_be(buf, p, 0x80, 1)
         fspec[1] |= 0x02
     n_fspec = 1
     for k in range(3, 0, -1):
@@ -154,7 +149,7 @@ def _encode(rows: npt.NDArray[np.void], callsigns: npt.NDArray[np.uint8],
             continue
         if block < 0 or p + _MAX_RECORD - block > max_block:  # may the next record fit?
             if block >= 0:
-                _put(buf, block + 1, p - block, 2)
+                put_be(buf, block + 1, p - block, 2)
             block = p
             buf[p] = 48
             p += 3
@@ -162,7 +157,7 @@ def _encode(rows: npt.NDArray[np.void], callsigns: npt.NDArray[np.uint8],
             n_blocks += 1
         p = _record(buf, p, r, callsigns[i], code)
     if block >= 0:
-        _put(buf, block + 1, p - block, 2)
+        put_be(buf, block + 1, p - block, 2)
     bounds[n_blocks] = p
     return p, n_blocks, dropped
 

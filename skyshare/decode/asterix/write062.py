@@ -41,6 +41,7 @@ from skyshare.decode.asterix.cat062 import (
     STATUS_TENTATIVE,
     SYSTEM_TRACK_DTYPE,
 )
+from skyshare.decode.asterix.records import put_be
 from skyshare.decode.asterix.write048 import MAX_BLOCK
 from skyshare.model import NO_ADDRESS, TrackBatch, TrackFlag
 
@@ -97,13 +98,6 @@ class StatusRow(Protocol):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _put(buf: npt.NDArray[np.uint8], p: int, value: int, n: int) -> int:
-    for k in range(n):
-        buf[p + k] = (value >> (8 * (n - 1 - k))) & 0xFF
-    return p + n
-
-
-@nb.njit(cache=True, nogil=True, inline="always")
 def _scaled(value: float, lsb: float, bits: int) -> int:
     """``value / lsb`` rounded, clipped to a ``bits``-bit two's complement number, and
     written as its unsigned bits."""
@@ -142,39 +136,39 @@ def _record(buf: npt.NDArray[np.uint8], p: int, r: SystemTrackRow, s: StatusRow,
     start = p
     fspec = np.zeros(3, np.uint8)
     p += 3
-    p = _put(buf, _put(buf, p, r.sac, 1), r.sic, 1)
-    p = _put(buf, p, service, 1)
-    p = _put(buf, p, round(r.tod * 128.0 % 16777216.0) % (1 << 24), 3)  # float % first:
+    p = put_be(buf, put_be(buf, p, r.sac, 1), r.sic, 1)
+    p = put_be(buf, p, service, 1)
+    p = put_be(buf, p, round(r.tod * 128.0 % 16777216.0) % (1 << 24), 3)  # float % first:
     # a time however large or negative cannot overflow the integer
     fspec[0] |= 0x80 | 0x20 | 0x10
     if abs(r.lat) <= 90.0 and abs(r.lon) <= 180.0:  # False for NaN
-        p = _put(buf, p, _scaled(r.lat, 180.0 / 33554432.0, 32), 4)
-        p = _put(buf, p, _scaled(r.lon, 180.0 / 33554432.0, 32), 4)
+        p = put_be(buf, p, _scaled(r.lat, 180.0 / 33554432.0, 32), 4)
+        p = put_be(buf, p, _scaled(r.lon, 180.0 / 33554432.0, 32), 4)
         fspec[0] |= 0x08
     if math.isfinite(r.x_m) and math.isfinite(r.y_m):
-        p = _put(buf, p, _scaled(r.x_m, 0.5, 24), 3)
-        p = _put(buf, p, _scaled(r.y_m, 0.5, 24), 3)
+        p = put_be(buf, p, _scaled(r.x_m, 0.5, 24), 3)
+        p = put_be(buf, p, _scaled(r.y_m, 0.5, 24), 3)
         fspec[0] |= 0x04
     if math.isfinite(r.vx_mps) and math.isfinite(r.vy_mps):
-        p = _put(buf, p, _scaled(r.vx_mps, 0.25, 16), 2)
-        p = _put(buf, p, _scaled(r.vy_mps, 0.25, 16), 2)
+        p = put_be(buf, p, _scaled(r.vx_mps, 0.25, 16), 2)
+        p = put_be(buf, p, _scaled(r.vy_mps, 0.25, 16), 2)
         fspec[0] |= 0x02
     if r.squawk >= 0:
         v = 0  # four octal digits written in decimal, 7 at most each (clipped)
         for scale in (1000, 100, 10, 1):
             v = (v << 3) | min((r.squawk // scale) % 10, 7)
-        p = _put(buf, p, v, 2)
+        p = put_be(buf, p, v, 2)
         fspec[1] |= 0x40
     if cs[0] != 0:
         bits = 0
         for c in range(8):
             bits = (bits << 6) | int(code[cs[c]])
-        p = _put(buf, _put(buf, p, 0, 1), bits, 6)  # STI 0: downlinked from the target
+        p = put_be(buf, put_be(buf, p, 0, 1), bits, 6)  # STI 0: downlinked from the target
         fspec[1] |= 0x20
     if r.icao24 != 0xFFFFFFFF:
-        p = _put(buf, _put(buf, p, 0x80, 1), r.icao24 & 0xFFFFFF, 3)  # ADR alone
+        p = put_be(buf, put_be(buf, p, 0x80, 1), r.icao24 & 0xFFFFFF, 3)  # ADR alone
         fspec[1] |= 0x10
-    p = _put(buf, p, r.track_number & 0xFFFF, 2)
+    p = put_be(buf, p, r.track_number & 0xFFFF, 2)
     p = _status(buf, p, r.status, s)
     fspec[1] |= 0x08 | 0x04
     p = _heights(buf, p, r, fspec)
@@ -186,16 +180,16 @@ def _heights(buf: npt.NDArray[np.uint8], p: int, r: SystemTrackRow,
              fspec: npt.NDArray[np.uint8]) -> int:
     """I062/136, /130, /135 and /220 (the third FSPEC byte)."""
     if math.isfinite(r.fl):
-        p = _put(buf, p, _scaled(r.fl, 0.25, 16), 2)
+        p = put_be(buf, p, _scaled(r.fl, 0.25, 16), 2)
         fspec[2] |= 0x20
     if math.isfinite(r.alt_geo_ft):
-        p = _put(buf, p, _scaled(r.alt_geo_ft, 6.25, 16), 2)
+        p = put_be(buf, p, _scaled(r.alt_geo_ft, 6.25, 16), 2)
         fspec[2] |= 0x10
     if math.isfinite(r.alt_baro_ft):
-        p = _put(buf, p, _scaled(r.alt_baro_ft, 25.0, 15), 2)  # QNH 0
+        p = put_be(buf, p, _scaled(r.alt_baro_ft, 25.0, 15), 2)  # QNH 0
         fspec[2] |= 0x08
     if math.isfinite(r.vertical_rate_fpm):
-        p = _put(buf, p, _scaled(r.vertical_rate_fpm, 6.25, 16), 2)
+        p = put_be(buf, p, _scaled(r.vertical_rate_fpm, 6.25, 16), 2)
         fspec[2] |= 0x04
     return p
 
@@ -232,7 +226,7 @@ def _encode(rows: npt.NDArray[np.void], status: npt.NDArray[np.void],
             continue
         if block < 0 or p + _MAX_RECORD - block > max_block:  # may the next record fit?
             if block >= 0:
-                _put(buf, block + 1, p - block, 2)
+                put_be(buf, block + 1, p - block, 2)
             block = p
             buf[p] = 62
             p += 3
@@ -240,7 +234,7 @@ def _encode(rows: npt.NDArray[np.void], status: npt.NDArray[np.void],
             n_blocks += 1
         p = _record(buf, p, r, status[i], callsigns[i], code, service)
     if block >= 0:
-        _put(buf, block + 1, p - block, 2)
+        put_be(buf, block + 1, p - block, 2)
     bounds[n_blocks] = p
     return n_blocks, dropped
 
