@@ -50,6 +50,8 @@ examples:
   skyshare run node.yaml                                 # sensors, ports and data dir from YAML
   skyshare run node.yaml --http 127.0.0.1:9090          # flags override the file
 then open the printed URL; the API is under /api (see README).
+ASTERIX radars (format: asterix, udp: PORT, position, radar noise) and the picture as
+CAT062 (outputs:) are set in the YAML file: see "Radars (ASTERIX)" in the README.
 """
 
 EPILOG_DECODE = """\
@@ -57,9 +59,12 @@ examples:
   skyshare decode ../shared/data/modes/tutorial_17ac.jsonl.gz -o frames.parquet
   skyshare decode capture.beast --reference 43.63,1.37 -o frames.csv
   skyshare decode feed.txt --format avr -o frames.jsonl
+  skyshare decode radar.pcap -o plots.csv                # ASTERIX, placed by its CAT034
+  skyshare decode radar.ast --format asterix --radar 43.6,1.4,180 -o plots.parquet
 formats: beast (binary, 0x1a escaped), avr (*HEX; / @CLOCKHEX;), sbs (BaseStation
-CSV), jsonl (JSON lines with timestamp and hex frame; .gz accepted). The output
-format follows the extension: .csv, .parquet or .jsonl.
+CSV), jsonl (JSON lines with timestamp and hex frame; .gz accepted), asterix (CAT048,
+CAT034, CAT021 in a pcap capture or a raw block file). The output format follows the
+extension: .csv, .parquet or .jsonl.
 """
 
 
