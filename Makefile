@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/bench_decode.py
 	$(BIN)/python bench/bench_fusion.py
+	$(BIN)/python bench/bench_radar.py
 	$(BIN)/python bench/bench_end_to_end.py
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_egress.py
