@@ -6,7 +6,8 @@ uses it: :func:`plot_position` places it at the plot's own Mode C height when it
 one, else at the height of the track it is compared with, else at an assumed height
 (``nominal_height_m``, for a primary-only plot that starts a track).  Its noise is the
 radar's: ``sigma_range_m`` along the line of sight and ``range * sigma_azimuth`` across
-it, as a full 2x2 east/north covariance (:func:`plot_noise`).
+it, as a full 2x2 east/north covariance (:func:`plot_noise`), plus, for a plot placed
+at an assumed height, what a wrong height does along the line of sight.
 """
 
 from __future__ import annotations
@@ -44,11 +45,15 @@ def plot_position(r: PlotRow, height_m: float) -> tuple[float, float]:
 
 
 @nb.njit(cache=True, nogil=True)
-def plot_noise(r: PlotRow) -> tuple[float, float, float]:
-    """(var_ee, cov_en, var_nn), m^2: the plot's noise in east/north at the plot."""
+def plot_noise(r: PlotRow, height_spread_m2: float = 0.0) -> tuple[float, float, float]:
+    """(var_ee, cov_en, var_nn), m^2: the plot's noise in east/north at the plot.
+
+    ``height_spread_m2`` > 0: the plot was placed at an assumed height; a height wrong
+    by ``sigma_h`` moves it along the line of sight by about ``(h + sigma_h) sigma_h /
+    range`` (the argument), which is added to the range noise."""
     a = math.radians(r.azimuth_deg)
     ue, un = math.sin(a), math.cos(a)  # along the line of sight
-    along = float(r.sigma_range_m) ** 2
+    along = float(r.sigma_range_m) ** 2 + (height_spread_m2 / r.range_m) ** 2
     across = (r.range_m * math.radians(float(r.sigma_azimuth_deg))) ** 2
     return (along * ue * ue + across * un * un, (along - across) * ue * un,
             along * un * un + across * ue * ue)

@@ -97,6 +97,7 @@ class RadarKernelParams(NamedTuple):
     max_speed_mps: float
     init_velocity_var: float
     tentative_gate_d2: float
+    height_spread_m2: float  # (h + sigma_h) sigma_h of the assumed height (plot_noise)
     confirm_hits: int
     confirm_scans: float
     coast_scans: float
@@ -135,6 +136,16 @@ def _same_kind(plot_flags: int, plot_squawk: int, plot_alt: float, exercise: boo
 
 
 @nb.njit(cache=True, nogil=True)
+def _spread(r: PlotRow, track_alt: float, track_flags: int, p: RadarKernelParams) -> float:
+    """The assumed-height spread of a plot placed with ``track_alt``: 0 for a known
+    height, and for a tentative track (initiation stays as strict as the radar's own
+    noise, or clutter near the radar, where the spread is widest, would grow tracks)."""
+    if math.isfinite(r.alt) or math.isfinite(track_alt) or not track_flags & _CONFIRMED:
+        return 0.0
+    return p.height_spread_m2
+
+
+@nb.njit(cache=True, nogil=True)
 def _coop_gate(r: PlotRow, base_lat: float, base_lon: float, c: CoopColumns,
                j: int, p: RadarKernelParams) -> tuple[float, float, float]:
     """(cost, lat, lon) of a plot against cooperative track ``j``; cost inf: outside."""
@@ -155,7 +166,7 @@ def _coop_gate(r: PlotRow, base_lat: float, base_lon: float, c: CoopColumns,
         ze, zn = project(lat, lon, c.lat[j], c.lon[j], sn, se)
     a = abs(dt)
     var = c.var[j] + c.vvar[j] * a * a + p.coop_q * a * a * a / 3.0
-    ree, ren, rnn = plot_noise(r)
+    ree, ren, rnn = plot_noise(r, _spread(r, c.alt[j], _CONFIRMED, p))
     s00, s01, s11 = var + ree, ren, var + rnn
     det = s00 * s11 - s01 * s01
     ve, vn = ze - pe, zn - pn
@@ -167,35 +178,37 @@ def _coop_gate(r: PlotRow, base_lat: float, base_lon: float, c: CoopColumns,
 
 @nb.njit(cache=True, nogil=True)
 def _radar_gate(r: PlotRow, base_lat: float, base_lon: float, a: RadarArrays,
-                slot: int, p: RadarKernelParams, s: ImmScratch) -> float:
-    """Cost of a plot against radar track ``slot`` (inf: outside its gate)."""
+                slot: int, p: RadarKernelParams, s: ImmScratch) -> tuple[float, float, float]:
+    """(cost, lat, lon) of a plot against radar track ``slot`` (cost inf: outside its
+    gate), placed as it was gated (at the track's altitude when the plot has none)."""
     k, rec = a.kin[slot], a.rec[slot]
     dt = r.time - k[T]
     if dt < -1.0:
-        return math.inf
+        return math.inf, 0.0, 0.0
     if not _same_kind(r.flags, r.squawk, r.alt, bool(rec.flags & _EXERCISE), rec.squawk,
                       rec.alt, 0.0, p):
-        return math.inf
+        return math.inf, 0.0, 0.0
     ze, zn = project(base_lat, base_lon, k[REF_LAT], k[REF_LON], k[SCALE_N], k[SCALE_E])
     reach = p.max_speed_mps * abs(dt) + COARSE_MARGIN_M
     xe, xn = a.x[slot, 0, 0], a.x[slot, 0, 1]
     if abs(ze - xe) > reach or abs(zn - xn) > reach:
-        return math.inf
+        return math.inf, 0.0, 0.0
+    lat, lon = base_lat, base_lon
     if not math.isfinite(r.alt) and math.isfinite(rec.alt):
         lat, lon = plot_position(r, rec.alt * FT)
         ze, zn = project(lat, lon, k[REF_LAT], k[REF_LON], k[SCALE_N], k[SCALE_E])
     predict(a.x[slot], a.p[slot], a.mu[slot], max(dt, 0.0), p.omega, p.q, p.switch, s)
     combine(s.xp, s.pp, s.c, s.xc, s.pc)
-    ree, ren, rnn = plot_noise(r)
+    ree, ren, rnn = plot_noise(r, _spread(r, rec.alt, rec.flags, p))
     s00, s01, s11 = s.pc[0, 0] + ree, s.pc[0, 1] + ren, s.pc[1, 1] + rnn
     det = s00 * s11 - s01 * s01
     if not det > 0.0:
-        return math.inf
+        return math.inf, 0.0, 0.0
     ve, vn = ze - s.xc[0], zn - s.xc[1]
     d2 = (s11 * ve * ve - 2.0 * s01 * ve * vn + s00 * vn * vn) / det
     if not d2 <= (p.gate_d2 if rec.flags & _CONFIRMED else p.tentative_gate_d2):
-        return math.inf
-    return float(d2 + math.log(det))
+        return math.inf, 0.0, 0.0
+    return float(d2 + math.log(det)), lat, lon
 
 
 @nb.njit(cache=True, nogil=True)
@@ -268,7 +281,7 @@ def _take(a: RadarArrays, slot: int, r: PlotRow, lat: float, lon: float,
         predict(a.x[slot], a.p[slot], a.mu[slot], max(r.time - k[T], 0.0), p.omega, p.q,
                 p.switch, s)
         ze, zn = project(lat, lon, k[REF_LAT], k[REF_LON], k[SCALE_N], k[SCALE_E])
-        ree, ren, rnn = plot_noise(r)
+        ree, ren, rnn = plot_noise(r, _spread(r, rec.alt, rec.flags, p))
         update(a.x[slot], a.p[slot], a.mu[slot], ze, zn, ree, ren, rnn, s)
         _reanchor(a, slot)
     k[T] = max(k[T], r.time)
@@ -340,8 +353,8 @@ def track_plots(plots: npt.NDArray[np.void], coop: CoopColumns, a: RadarArrays,
                 if c < n_coop:
                     cost, lat, lon = _coop_gate(r, base_lat[q], base_lon[q], coop, c, p)
                 else:
-                    lat, lon = base_lat[q], base_lon[q]
-                    cost = _radar_gate(r, lat, lon, a, live[c - n_coop], p, s)
+                    cost, lat, lon = _radar_gate(r, base_lat[q], base_lon[q], a,
+                                                 live[c - n_coop], p, s)
                 if cost == math.inf:
                     continue
                 if n_pairs == cap:

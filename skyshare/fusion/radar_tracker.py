@@ -69,7 +69,10 @@ class RadarTrackerConfig:
     delete_scans: float = 4.0
     """Deleted after this many turns without a plot."""
     nominal_alt_ft: float = 10000.0
-    """Where a primary-only plot with no track altitude is placed (the radar cannot say)."""
+    """Where a primary-only plot with no track altitude is placed (the radar cannot say)..."""
+    nominal_alt_sigma_ft: float = 10000.0
+    """...and how wrong that may be: it widens such a plot's noise along the line of
+    sight by about (nominal + sigma) x sigma / range."""
     max_speed_kt: float = 700.0
     """Fastest target; the velocity prior of a new track has sigma = a third of it."""
     tentative_gate_d2: float = 9.21
@@ -80,7 +83,7 @@ class RadarTrackerConfig:
     """White acceleration of the constant-velocity model (sqrt of its density)."""
     turn_noise_mps2: float = 2.0
     """...and of the turn models."""
-    model_stay: float = 0.95
+    model_stay: float = 0.98
     """Probability that the IMM stays in a model from one plot to the next."""
     frame_s: float = 0.5
     """Plots of one radar within this are assigned together (one sector)."""
@@ -107,6 +110,8 @@ class RadarTrackerConfig:
             max_speed_mps=float(self.max_speed_kt) * KNOT,
             init_velocity_var=(float(self.max_speed_kt) * KNOT / 3.0) ** 2,
             tentative_gate_d2=float(self.tentative_gate_d2),
+            height_spread_m2=(self.nominal_alt_ft + self.nominal_alt_sigma_ft)
+            * self.nominal_alt_sigma_ft * FT * FT,
             confirm_hits=int(self.confirm_hits), confirm_scans=float(self.confirm_scans),
             coast_scans=float(self.coast_scans), delete_scans=float(self.delete_scans),
             coop_q=float(self.cooperative_noise_mps2) ** 2,

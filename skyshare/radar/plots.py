@@ -108,13 +108,15 @@ class PlotRow(Protocol):
     scan_s: float
 
 
-def plot_noise_columns(plots: npt.NDArray[np.void]
+def plot_noise_columns(plots: npt.NDArray[np.void], height_spread_m2: float = 0.0
                        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
                                   npt.NDArray[np.float64]]:
-    """:func:`plot_noise` of every row (var_ee, cov_en, var_nn)."""
+    """:func:`skyshare.fusion.plots.plot_noise` of every row (var_ee, cov_en, var_nn),
+    ``height_spread_m2`` applied to the rows without a height of their own."""
     a = np.radians(plots["azimuth_deg"])
     ue, un = np.sin(a), np.cos(a)
-    along = plots["sigma_range_m"].astype(np.float64) ** 2
+    spread = np.where(np.isfinite(plots["alt"]), 0.0, height_spread_m2 / plots["range_m"])
+    along = plots["sigma_range_m"].astype(np.float64) ** 2 + spread**2
     across = (plots["range_m"] * np.radians(plots["sigma_azimuth_deg"].astype(np.float64))) ** 2
     return (along * ue * ue + across * un * un, (along - across) * ue * un,
             along * un * un + across * ue * ue)
