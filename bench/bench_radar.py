@@ -27,35 +27,29 @@ rows split errors and breaks by truth kind: transponder, transponder with a miss
 at least as accurate on every metric and at least 100x the peer's plots/s, one call per
 frame each; a FAIL line does not fail the run.
 
-Measured on this 2-core machine (shared with other work), defaults (250 aircraft, 213
-in coverage on average, 120 s, 10,514 plots, 4,028 frames; Stone Soup 1.9.1, 5.5 min):
+Measured on this 2-core machine (2026-11-23), defaults (250 aircraft, about 215 in
+coverage, 120 s; Stone Soup 1.9.1, about 5.5 min), two seeds:
 
-==========================  ==========  ==========
-                            skyshare    Stone Soup
-==========================  ==========  ==========
-position RMSE               134.9 m     115.6 m
-- after a missed reply      207.5 m     76.7 m
-OSPA (c = 2 km, p = 1)      121.2 m     94.8 m
-track breaks                47          19
-false tracks                5           1
-plots/s, a call per frame   9,410       34 (276x)
-plots/s, 0.25 s batches     15,739
-==========================  ==========  ==========
+==========================  ===================  ===================
+                            skyshare             Stone Soup
+                            seed 1 / seed 2      seed 1 / seed 2
+==========================  ===================  ===================
+position RMSE               114.2 / 93.6 m       115.6 / 111.4 m
+OSPA (c = 2 km, p = 1)      87.0 / 89.8 m        94.8 / 104.5 m
+track breaks                13 / 22              19 / 32
+false tracks                0 / 5                1 / 7
+plots/s, a call per frame   9,586 / 9,685        33 / 33 (287x / 289x)
+plots/s, 0.25 s batches     16,648 / 16,594      (498x / 495x)
+==========================  ===================  ===================
 
-So skyshare meets the speed target and misses the accuracy target.  The diagnostic
-rows point at the cause: a primary-only plot of a transponder aircraft (its reply
-missed) passes the gate placed at the track's altitude but updates the track placed at
-the nominal height (``radar_kernel.track_plots`` stores the nominal-height position
-for radar tracks; ``_coop_gate`` already returns the position it gated).  With that
-fixed (tried on a scratch copy, not in this checkout): RMSE 115.5 m, OSPA 96.8 m, 22
-breaks, 1 false track; with ``model_stay`` 0.98 as well: 114.7 m, 92.8 m, 17, 1: at
-least as good on every metric.  The synthetic traffic flies great circles without
-turns, the constant-velocity peer's best case.  ``--seed 2`` (measured the same way):
-skyshare 124.5 m / 147.1 m / 60 breaks / 8 false, Stone Soup 111.4 / 104.5 / 32 / 7;
-with the fix 103.7 / 117.8 / 33 / 6: OSPA stays behind because a high primary-only
-aircraft seen by both radars gets one track per radar (placed at the nominal height,
-each radar's plots land 0.5-1 km off along its own line of sight), which skyshare
-splits sooner than Stone Soup does.
+Both targets are met.  Before two fixes this bench found (a primary-only plot of a
+Mode C track gated at the track's altitude but applied at the nominal height; the IMM
+switching models too readily on cross-range noise) skyshare was behind on every
+accuracy metric (134.9 m, 121.2 m, 47 breaks, 5 false tracks on seed 1).  What still
+costs most: a primary-only aircraft (no transponder at all) seen by both radars, each
+radar placing its plots at the nominal height and so 0.5-1 km apart along its own line
+of sight (RMSE 310 m / 188 m for those, Stone Soup 316 m / 262 m).  The synthetic
+traffic flies great circles without turns, the constant-velocity peer's best case.
 
 Smoke check (well under a minute): ``python bench/bench_radar.py --seconds 30
 --aircraft 40``.
