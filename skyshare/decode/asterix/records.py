@@ -246,6 +246,24 @@ def put_be(buf: Bytes, p: int, value: int, n: int) -> int:
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def next_block(buf: Bytes, p: int, block: int, category: int, max_record: int,
+               max_block: int, bounds: npt.NDArray[np.int64],
+               n_blocks: int) -> tuple[int, int, int]:
+    """Before a writer puts a record at ``p``: close the open block (at ``block``, -1:
+    none) and open one of ``category`` when a record of up to ``max_record`` bytes might
+    not fit in ``max_block``.  Returns (p, block, n_blocks)."""
+    if block < 0 or p + max_record - block > max_block:
+        if block >= 0:
+            put_be(buf, block + 1, p - block, 2)
+        block = p
+        buf[p] = category
+        p += 3
+        bounds[n_blocks] = block
+        n_blocks += 1
+    return p, block, n_blocks
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def signed(v: int, bits: int) -> int:
     """``v`` read as a two's complement number of ``bits`` bits."""
     return v - (1 << bits) if v >> (bits - 1) & 1 else v

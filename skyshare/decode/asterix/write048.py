@@ -19,7 +19,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from skyshare.decode.asterix.records import put_be
+from skyshare.decode.asterix.records import next_block, put_be
 
 MAX_BLOCK: Final = 1400  # bytes: one UDP datagram on any usual MTU
 _MAX_RECORD: Final = 4 + 2 + 3 + 2 + 4 + 2 + 2 + 3 + 6 + 2 + 4 + 1  # FSPEC + the items
@@ -147,14 +147,8 @@ def _encode(rows: npt.NDArray[np.void], callsigns: npt.NDArray[np.uint8],
                 and math.isfinite(r.azimuth_deg)):
             dropped += 1
             continue
-        if block < 0 or p + _MAX_RECORD - block > max_block:  # may the next record fit?
-            if block >= 0:
-                put_be(buf, block + 1, p - block, 2)
-            block = p
-            buf[p] = 48
-            p += 3
-            bounds[n_blocks] = block
-            n_blocks += 1
+        p, block, n_blocks = next_block(buf, p, block, 48, _MAX_RECORD, max_block, bounds,
+                                        n_blocks)
         p = _record(buf, p, r, callsigns[i], code)
     if block >= 0:
         put_be(buf, block + 1, p - block, 2)

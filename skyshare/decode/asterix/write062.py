@@ -41,7 +41,7 @@ from skyshare.decode.asterix.cat062 import (
     STATUS_TENTATIVE,
     SYSTEM_TRACK_DTYPE,
 )
-from skyshare.decode.asterix.records import put_be
+from skyshare.decode.asterix.records import next_block, put_be
 from skyshare.decode.asterix.write048 import MAX_BLOCK
 from skyshare.model import NO_ADDRESS, TrackBatch, TrackFlag
 
@@ -224,14 +224,8 @@ def _encode(rows: npt.NDArray[np.void], status: npt.NDArray[np.void],
         if r.track_number < 0 or not math.isfinite(r.tod):
             dropped += 1
             continue
-        if block < 0 or p + _MAX_RECORD - block > max_block:  # may the next record fit?
-            if block >= 0:
-                put_be(buf, block + 1, p - block, 2)
-            block = p
-            buf[p] = 62
-            p += 3
-            bounds[n_blocks] = block
-            n_blocks += 1
+        p, block, n_blocks = next_block(buf, p, block, 62, _MAX_RECORD, max_block, bounds,
+                                        n_blocks)
         p = _record(buf, p, r, status[i], callsigns[i], code, service)
     if block >= 0:
         put_be(buf, block + 1, p - block, 2)
