@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from skyshare.fusion.assign import gnn
-from skyshare.fusion.geo import convergence, project, rotate, scales, unproject
+from skyshare.fusion.geo import convergence, project, rotate, scales, unproject, wrap_lon
 from skyshare.fusion.imm import ImmScratch, combine, init_state, predict, update
 from skyshare.fusion.measurements import KNOT, sensor_bit, source_bit
 from skyshare.fusion.plots import FT, plot_height, plot_noise, plot_position
@@ -69,6 +69,7 @@ STAT_NAMES: Final = ("radar-plots", "radar-plots-to-cooperative", "radar-track-u
                      "radar-tracks-deleted", "radar-tracks-absorbed")
 
 REANCHOR_M: Final = 5000.0
+M_PER_DEG: Final = 110_574.0  # the fewest metres in a degree of latitude (at the equator)
 COARSE_MARGIN_M: Final = 20000.0  # on top of max speed x time, before the exact gate
 _CONFIRMED: Final = int(TrackFlag.CONFIRMED)
 _COASTING: Final = int(TrackFlag.COASTING)
@@ -110,8 +111,10 @@ class RadarKernelParams(NamedTuple):
 
 
 class CoopColumns(NamedTuple):
-    """The cooperative tracks as the kernel reads them (one entry per track)."""
+    """The cooperative tracks as the kernel reads them (one entry per track, sorted by
+    latitude, so a plot looks only at the band of latitudes it may fall in)."""
 
+    row: I8  # the track's row in the snapshot these columns were made from
     lat: F8
     lon: F8
     ve: F8  # m/s
@@ -145,12 +148,17 @@ def _spread(r: PlotRow, track_alt: float, track_flags: int, p: RadarKernelParams
     return p.height_spread_m2
 
 
-@nb.njit(cache=True, nogil=True)
-def _coop_gate(r: PlotRow, base_lat: float, base_lon: float, c: CoopColumns,
-               j: int, p: RadarKernelParams) -> tuple[float, float, float]:
+@nb.njit(cache=True, nogil=True, inline="always")
+def _coop_gate(r: PlotRow, base_lat: float, base_lon: float, lon_m: float,
+               c: CoopColumns, j: int, p: RadarKernelParams) -> tuple[float, float, float]:
     """(cost, lat, lon) of a plot against cooperative track ``j``; cost inf: outside."""
     dt = r.time - c.t[j]
     if not (-5.0 <= dt <= p.coop_max_age_s):
+        return math.inf, 0.0, 0.0
+    # far apart: out at once (most pairs; no trigonometry).  ``lon_m``: the fewest
+    # metres in a degree of longitude near the plot
+    if (abs((base_lat - c.lat[j]) * M_PER_DEG - c.vn[j] * dt) > COARSE_MARGIN_M
+            or abs(wrap_lon(base_lon - c.lon[j]) * lon_m - c.ve[j] * dt) > COARSE_MARGIN_M):
         return math.inf, 0.0, 0.0
     if not _same_kind(r.flags, r.squawk, r.alt, c.exercise[j], c.squawk[j], c.alt[j], 0.0,
                       p):
@@ -320,6 +328,7 @@ def track_plots(plots: npt.NDArray[np.void], coop: CoopColumns, a: RadarArrays,
     to (-1: none), placed at ``coop_lat[i], coop_lon[i]``."""
     n = len(plots)
     n_coop = len(coop.lat)
+    band = (COARSE_MARGIN_M + p.max_speed_mps * p.coop_max_age_s) / M_PER_DEG
     coop_of[:] = -1
     n_out = 0
     base_lat = np.empty(n)
@@ -349,9 +358,15 @@ def track_plots(plots: npt.NDArray[np.void], coop: CoopColumns, a: RadarArrays,
             if not (math.isfinite(base_lat[q]) and r.time > 0.0):
                 stats[BAD_PLOT] += 1
                 continue
-            for c in range(n_coop + n_live):
+            lon_m = M_PER_DEG * math.cos(math.radians(min(abs(base_lat[q]) + 1.0, 90.0)))
+            lo = np.searchsorted(coop.lat, base_lat[q] - band)
+            hi = np.searchsorted(coop.lat, base_lat[q] + band, side="right")
+            for c in range(lo, n_coop + n_live):
+                if hi <= c < n_coop:
+                    continue
                 if c < n_coop:
-                    cost, lat, lon = _coop_gate(r, base_lat[q], base_lon[q], coop, c, p)
+                    cost, lat, lon = _coop_gate(r, base_lat[q], base_lon[q], lon_m, coop, c,
+                                                p)
                 else:
                     cost, lat, lon = _radar_gate(r, base_lat[q], base_lon[q], a,
                                                  live[c - n_coop], p, s)

@@ -148,13 +148,16 @@ def coop_columns(tracks: TrackBatch, max_speed_mps: float) -> k.CoopColumns:
     as standing still, give or take a third of the top speed."""
     t = tracks
     ok = np.isfinite(t["lat"]) & np.isfinite(t["lon"]) & np.isfinite(t["last_pos"])
+    rows = np.flatnonzero(ok)
+    ok = rows[np.argsort(t["lat"][rows], kind="stable")]  # the rows, by latitude
     known = np.isfinite(t["groundspeed"]) & np.isfinite(t["track"])
     vvar = np.where(known, SHOWN_SPEED_SIGMA**2, (max_speed_mps / 3.0) ** 2)
     speed = np.where(known, t["groundspeed"], 0.0) * KNOT
     angle = np.radians(np.where(np.isfinite(t["track"]), t["track"], 0.0))
     sigma = np.where(np.isfinite(t["pos_sigma"]), t["pos_sigma"], 100.0).astype(np.float64)
     return k.CoopColumns(
-        lat=t["lat"][ok].astype(np.float64), lon=t["lon"][ok].astype(np.float64),
+        row=ok.astype(np.int64), lat=t["lat"][ok].astype(np.float64),
+        lon=t["lon"][ok].astype(np.float64),
         ve=(speed * np.sin(angle))[ok], vn=(speed * np.cos(angle))[ok],
         t=t["last_pos"][ok].astype(np.float64), var=(sigma * sigma)[ok], vvar=vvar[ok],
         alt=t["alt"][ok].astype(np.float64), squawk=t["squawk"][ok].astype(np.int64),
@@ -218,13 +221,10 @@ class RadarTracker:
             k.absorb(self._a, coop, order, coop.squawk[order], self._params, self._stats)
         joined = coop_of >= 0
         if joined.any():
-            with_pos = np.flatnonzero(np.isfinite(cooperative["lat"])
-                                      & np.isfinite(cooperative["lon"])
-                                      & np.isfinite(cooperative["last_pos"]))
             rows = plot_reports(anonymous[joined], lat[joined], lon[joined])
-            rows["icao24"] = cooperative["icao24"][with_pos[coop_of[joined]]]
-            rows["flags"] |= (cooperative["flags"][with_pos[coop_of[joined]]]
-                              & TrackFlag.NON_ICAO).astype(np.uint16)
+            of = coop.row[coop_of[joined]]
+            rows["icao24"] = cooperative["icao24"][of]
+            rows["flags"] |= (cooperative["flags"][of] & TrackFlag.NON_ICAO).astype(np.uint16)
             reports.append(rows)
         merged = np.concatenate(reports) if len(reports) > 1 else reports[0]
         if len(reports) > 1:
