@@ -361,9 +361,9 @@ def track_plots(plots: npt.NDArray[np.void], coop: CoopColumns, a: RadarArrays,
             lon_m = M_PER_DEG * math.cos(math.radians(min(abs(base_lat[q]) + 1.0, 90.0)))
             lo = np.searchsorted(coop.lat, base_lat[q] - band)
             hi = np.searchsorted(coop.lat, base_lat[q] + band, side="right")
-            for c in range(lo, n_coop + n_live):
-                if hi <= c < n_coop:
-                    continue
+            in_band = hi - lo
+            for e in range(in_band + n_live):  # the band's transponder tracks, radar tracks
+                c = lo + e if e < in_band else n_coop + e - in_band
                 if c < n_coop:
                     cost, lat, lon = _coop_gate(r, base_lat[q], base_lon[q], lon_m, coop, c,
                                                 p)
