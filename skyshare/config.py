@@ -22,6 +22,10 @@ Example (``skyshare run node.yaml``)::
         udp: 8600                     # datagrams to this port
         position: [43.70, 1.40, 180]  # antenna: lat, lon, height above WGS-84 (m)
         radar: {sigma_range_m: 40, sigma_azimuth_deg: 0.07, rotation_s: 4}
+      - name: exercise-north          # an exercise injector's feed: all of it EXERCISE
+        format: beast
+        listen: 31005
+        exercise: true
     map:                              # optional online basemap (default: offline only)
       tile_url: https://tile.openstreetmap.org/{z}/{x}/{y}.png
       attribution: © OpenStreetMap contributors
@@ -183,7 +187,8 @@ def parse_hostport(text: str, default_host: str = "127.0.0.1") -> tuple[str, int
 
 def sensor_from_mapping(raw: dict[str, Any], index: int, where: str) -> SensorSpec:
     """One entry of the ``sensors:`` list -> :class:`SensorSpec`."""
-    known = {"name", "format", "connect", "listen", "udp", "file", "position", "radar"}
+    known = {"name", "format", "connect", "listen", "udp", "file", "position", "radar",
+             "exercise"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown keys {sorted(unknown)}; expected {sorted(known)}", where=where)
@@ -222,9 +227,12 @@ def sensor_from_mapping(raw: dict[str, Any], index: int, where: str) -> SensorSp
                           where=where)
     radar = _radar_site(raw, fmt, lat, lon, alt, where)
     name = str(raw.get("name", f"{fmt}-{index}"))
+    exercise = raw.get("exercise", False)
+    if not isinstance(exercise, bool):
+        raise ConfigError(f"exercise: must be true or false, not {exercise!r}", where=where)
     return SensorSpec(name=name, index=index, format=cast(Format, fmt), mode=mode,
                       host=host, port=port, path=path, lat=lat, lon=lon, alt_m=alt,
-                      radar=radar)
+                      radar=radar, exercise=exercise)
 
 
 def _radar_site(raw: dict[str, Any], fmt: str, lat: float | None, lon: float | None,

@@ -7,13 +7,17 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
+import numpy as np
+
 from skyshare.badinput import BadInput
 from skyshare.decode.sbs import SbsDecoder
 from skyshare.errors import InputFormatError
 from skyshare.model import (
     FrameBatch,
+    FrameFlag,
     PlotBatch,
     ReportBatch,
+    ReportFlag,
     empty_frames,
     empty_plots,
     empty_reports,
@@ -39,7 +43,9 @@ class SensorSpec:
     ``listen``: receivers connect to us on ``host:port`` and push; ``udp``: datagrams
     to ``host:port`` (ASTERIX); ``file``: ``path``.  ``index`` is the sensor's number
     in frames and reports (``sensor`` column).  ``radar``: an ASTERIX radar's site
-    and noise (its position is ``lat``, ``lon``, ``alt_m``).
+    and noise (its position is ``lat``, ``lon``, ``alt_m``).  ``exercise``: the sensor
+    is an exercise injector's: everything read from it is marked EXERCISE at once (a
+    Beast or AVR feed cannot say so itself; ASTERIX records may, by their SIM bit).
     """
 
     name: str
@@ -53,6 +59,7 @@ class SensorSpec:
     lon: float | None = None
     alt_m: float | None = None
     radar: RadarSite | None = None
+    exercise: bool = False
 
     @property
     def address(self) -> str:
@@ -106,6 +113,7 @@ class SensorStatus:
     lat: float | None = None  # where the sensor is, when configured
     lon: float | None = None
     alt_m: float | None = None
+    exercise: bool = False  # an exercise injector's sensor
     connected: bool = False
     connections: int = 0
     reconnects: int = 0
@@ -121,7 +129,7 @@ class SensorStatus:
     def for_spec(cls, spec: SensorSpec, bad: BadInput | None = None) -> SensorStatus:
         return cls(name=spec.name, index=spec.index, format=spec.format, mode=spec.mode,
                    address=spec.address, lat=spec.lat, lon=spec.lon, alt_m=spec.alt_m,
-                   bad=bad if bad is not None else BadInput(spec.name))
+                   exercise=spec.exercise, bad=bad if bad is not None else BadInput(spec.name))
 
     def record(self, messages: int, now: float) -> None:
         """``messages`` received at ``now`` (UNIX s)."""
@@ -240,6 +248,33 @@ def codec_for(fmt: str, sensor: int, bad: BadInput, *, clock_epoch: float | None
 
 
 def make_codec(spec: SensorSpec, bad: BadInput, clock_epoch: float | None = None) -> Codec:
-    """The codec for a sensor; a ``file`` sensor's SBS lines keep their own times."""
-    return codec_for(spec.format, spec.index, bad, clock_epoch=clock_epoch,
-                     message_time=spec.mode == "file", radar=spec.radar)
+    """The codec for a sensor; a ``file`` sensor's SBS lines keep their own times; an
+    ``exercise`` sensor's output is marked EXERCISE."""
+    codec = codec_for(spec.format, spec.index, bad, clock_epoch=clock_epoch,
+                      message_time=spec.mode == "file", radar=spec.radar)
+    return ExerciseCodec(codec) if spec.exercise else codec
+
+
+def mark_exercise(output: SourceOutput) -> SourceOutput:
+    """``output`` with every frame, report and plot marked EXERCISE (in place)."""
+    output.frames["flags"] |= np.uint8(FrameFlag.EXERCISE)
+    output.reports["flags"] |= np.uint16(ReportFlag.EXERCISE)
+    output.plots["flags"] |= np.uint16(ReportFlag.EXERCISE)
+    return output
+
+
+class ExerciseCodec:
+    """A codec whose every output is exercise traffic (an exercise sensor's)."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+
+    @property
+    def good_bytes(self) -> int:
+        return self.codec.good_bytes
+
+    def feed(self, chunk: bytes, recv_time: float) -> SourceOutput:
+        return mark_exercise(self.codec.feed(chunk, recv_time))
+
+    def finish(self, recv_time: float) -> SourceOutput:
+        return mark_exercise(self.codec.finish(recv_time))

@@ -259,6 +259,7 @@ def sensor_json(s: SensorStatus, now: float) -> dict[str, Any]:
         "lat": s.lat,
         "lon": s.lon,
         "alt_m": s.alt_m,
+        "exercise": s.exercise,
         "connected": s.connected,
         "connections": s.connections,
         "reconnects": s.reconnects,
