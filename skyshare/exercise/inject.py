@@ -149,6 +149,7 @@ class Injector:
                     [e for e in scenario.sensor_events if e.sensor == s.name], scenario.seed)
             for i, s in enumerate(scenario.sensors)]
         self.elapsed_s = 0.0
+        self._unreachable: set[str] = set()
 
     @property
     def logs(self) -> list[SensorLog]:
@@ -180,6 +181,8 @@ class Injector:
             for writer in writers.values():
                 if writer is not None:
                     writer.close()
+                    with contextlib.suppress(OSError):
+                        await writer.wait_closed()
 
     async def _send(self, sender: _Sender, t0: float, t1: float,
                     writers: dict[str, asyncio.StreamWriter | None],
@@ -196,15 +199,20 @@ class Injector:
         if event is not None and event.kind == "fail":
             if writer is not None:
                 writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
                 writers[name] = None
             return
         if writer is None or writer.is_closing():
             try:
                 _, writer = await asyncio.open_connection(host, port)
             except OSError as exc:
-                log.warning("exercise sensor %s: cannot reach %s:%d (%s)", name, host, port,
-                            exc)
+                if name not in self._unreachable:  # once, not ten times a second
+                    log.warning("exercise sensor %s: cannot reach %s:%d (%s); retrying",
+                                name, host, port, exc)
+                self._unreachable.add(name)
                 return
+            self._unreachable.discard(name)
             writers[name] = writer
         try:
             for data in payloads:
