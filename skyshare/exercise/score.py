@@ -33,7 +33,8 @@ from skyshare.exercise.scenario import Scenario
 from skyshare.exercise.traffic import ScenarioTraffic
 
 SCHEMA: Final = "skyshare-exercise/1"
-RELATED: Final = {"restricted_warning": "restricted_entry", "adsb_emergency": "squawk_7700"}
+RELATED: Final = {"restricted_warning": ("restricted_entry",),
+                  "adsb_emergency": ("squawk_7500", "squawk_7600", "squawk_7700")}
 """Alerts that accompany an expected one and are not false (a warning before an entry)."""
 COURSE_TOLERANCE_DEG: Final = 20.0
 DESCENDING_FPM: Final = -1000.0
@@ -164,10 +165,11 @@ def false_alerts(expected: list[Expectation], seen: Observations, start: float,
         raised = float(c.get("raised_at") or 0)
         if not start <= raised <= end:
             continue
-        rule = RELATED.get(str(c.get("rule")), str(c.get("rule")))
-        if any(_matches(x, {**c, "rule": rule}, start) or _matches(x, c, start)
-               for x in expected):
-            continue
+        related = RELATED.get(str(c.get("rule")), ())
+        if any(_matches(x, c, start) for x in expected) or any(
+                _matches(x, {**c, "rule": rule, "raised_at": start + x.at_s}, start)
+                for x in expected for rule in related):
+            continue  # expected, or accompanying what is (a warning before an entry)
         subject = str(c.get("sensor") or f"{c.get('callsign') or '?'} ({c.get('icao24')})")
         twin = next((f for f in out if f["rule"] == c.get("rule") and f["subject"] == subject
                      and abs(f["at_s"] - (raised - start)) <= SAME_INCIDENT_S), None)

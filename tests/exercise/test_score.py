@@ -108,8 +108,12 @@ def test_unexpected_alerts_are_false_once_per_incident(squawk_scene: Any) -> Non
                                           icao24="0d0d0d", callsign="BG1")
     seen.cases[("west", "west-9")] = case("west-9", "unidentified", T0 + 99.0, icao24="")
     seen.cases[("west", "real")] = case("real", "unidentified", T0 + 99.0, exercise=False)
+    seen.cases[("west", "west-1")] = case("west-1", "adsb_emergency", T0 + 5.0)  # with 7500
+    seen.cases[("west", "west-8")] = case("west-8", "adsb_emergency", T0 + 5.0,
+                                          icao24="0d0d0d")  # not the aircraft squawking
     out = false_alerts(xs, seen, T0, T0 + 240)
-    assert [(f["rule"], f["node"]) for f in out] == [("transponder_loss", "east, west"),
+    assert (out[0]["rule"], out[0]["subject"]) == ("adsb_emergency", "TST1 (0d0d0d)")
+    assert [(f["rule"], f["node"]) for f in out][1:] == [("transponder_loss", "east, west"),
                                                      ("unidentified", "west")]
 
 
