@@ -31,7 +31,7 @@ import uvicorn
 
 from skyshare.airspace import Regions, VolumeSet, load_region_files, load_volumes
 from skyshare.alerts.restore import case_entries
-from skyshare.alerts.rules import SensorRangeCoverage
+from skyshare.alerts.rules import M_TO_FT, SensorRangeCoverage
 from skyshare.alerts.service import AlertService
 from skyshare.auth import USERS_FILE, Sessions, UserStore
 from skyshare.cadence import Cadence
@@ -332,14 +332,16 @@ class Node:
         self.audit = AuditLog(cfg.data_dir / AUDIT_FILE, cfg.name)
         users = UserStore(cfg.auth.users or cfg.data_dir / USERS_FILE)
         self.sessions = Sessions(users)
-        placed = tuple((s.lat, s.lon) for s in cfg.sensors
-                       if s.lat is not None and s.lon is not None)
+        placed_specs = [s for s in cfg.sensors if s.lat is not None and s.lon is not None]
+        placed = tuple((s.lat, s.lon) for s in placed_specs)
+        antennas = tuple((s.alt_m or 0.0) * M_TO_FT for s in placed_specs)
         alerts = replace(cfg.alerts, workflow=replace(cfg.alerts.workflow, partner=self.partner))
         self.alerts = AlertService(
             cfg.name, alerts, self.audit, airspace=self.volumes,
             volumes=self.volumes.volumes if self.volumes is not None else (),
             owners=self.owners,
-            coverage=SensorRangeCoverage(placed, alerts.coverage_nm) if placed else None,
+            coverage=(SensorRangeCoverage(placed, alerts.coverage_nm,  # type: ignore[arg-type]
+                                          antennas) if placed else None),
             first_serial=self.audit.head()[0] + 1)  # ids never repeat within one log
         self.alerts.restore(case_entries(self.audit))  # the cases shown before a restart
         if self.federation is not None:

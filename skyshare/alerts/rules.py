@@ -82,27 +82,51 @@ class Airspace(Protocol):
 class Coverage(Protocol):
     """Where the node's sensors can see: how far inside their coverage a point is."""
 
-    def depth_nm(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
-                 ) -> npt.NDArray[np.float64]:
-        """Distance (NM) from each point to the edge of coverage; negative outside."""
+    def depth_nm(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+                 alt_ft: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Distance (NM) from each point at ``alt_ft`` (NaN: unknown) to the edge of
+        coverage; negative outside."""
         ...
+
+
+HORIZON_NM_PER_SQRT_FT: Final = 1.23
+"""Radio horizon over a 4/3 earth: 1.23 (sqrt(h1) + sqrt(h2)) NM for heights in feet."""
+M_TO_FT: Final = 3.28084
+
+
+def radio_horizon_nm(alt_ft: npt.ArrayLike, antenna_ft: float = 0.0) -> npt.NDArray[np.float64]:
+    """How far a sensor with its antenna at ``antenna_ft`` sees an aircraft at
+    ``alt_ft`` over smooth ground (4/3-earth refraction)."""
+    alt = np.maximum(np.asarray(alt_ft, np.float64), 0.0)
+    return HORIZON_NM_PER_SQRT_FT * (np.sqrt(alt) + np.sqrt(max(antenna_ft, 0.0)))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
 class SensorRangeCoverage:
-    """Coverage as a disc of ``range_nm`` around each sensor position (lat, lon).
+    """Coverage as seen from each sensor position (lat, lon): out to ``range_nm``, and
+    no further than the radio horizon at the aircraft's altitude (an aircraft that
+    descends below a receiver's horizon falls silent for it without losing its
+    transponder).  ``antennas_ft``: each sensor's antenna height (missing: 0); an
+    unknown altitude is given the whole ``range_nm``.
 
     A first approximation until readiness measures each sensor's real outline.
     """
 
     positions: tuple[tuple[float, float], ...]
     range_nm: float = 200.0
+    antennas_ft: tuple[float, ...] = ()
 
-    def depth_nm(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
-                 ) -> npt.NDArray[np.float64]:
+    def depth_nm(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+                 alt_ft: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         depth = np.full(len(lat), -np.inf)
-        for s_lat, s_lon in self.positions:
-            depth = np.maximum(depth, self.range_nm - distance_nm(lat, lon, s_lat, s_lon))
+        known = np.isfinite(alt_ft)
+        for i, (s_lat, s_lon) in enumerate(self.positions):
+            antenna = self.antennas_ft[i] if i < len(self.antennas_ft) else 0.0
+            reach = np.where(known, np.minimum(self.range_nm,
+                                               radio_horizon_nm(np.where(known, alt_ft, 0.0),
+                                                                antenna)),
+                             self.range_nm)
+            depth = np.maximum(depth, reach - distance_nm(lat, lon, s_lat, s_lon))
         return depth
 
 
@@ -208,7 +232,8 @@ def transponder_loss_conditions(tracks: TrackBatch, now: float, config: RulesCon
                                 coverage: Coverage | None) -> Conditions:
     """Tracks that primary radar still sees while their transponder is silent
     (``PRIMARY_ONLY``, value NaN), and tracks with no position for ``loss_after_s``
-    whose last one was deep in coverage (value: seconds since it).
+    whose last one was deep in coverage at their last altitude (value: seconds since
+    it).
 
     Without a coverage model a silent track cannot be told from one that flew out of
     range, so only the first kind is raised.  Ground tracks are exempt (parked aircraft
@@ -223,7 +248,9 @@ def transponder_loss_conditions(tracks: TrackBatch, now: float, config: RulesCon
     candidates = np.flatnonzero(silent & airborne & np.isfinite(tracks["lat"]))
     if not len(candidates):
         return seen
-    depth = coverage.depth_nm(tracks["lat"][candidates], tracks["lon"][candidates])
+    alt = np.where(np.isfinite(tracks["alt"]), tracks["alt"], tracks["alt_geo"])[candidates]
+    depth = coverage.depth_nm(tracks["lat"][candidates], tracks["lon"][candidates],
+                              alt.astype(np.float64))
     rows = candidates[depth >= config.loss_depth_nm]
     lost = _conditions(Rule.TRANSPONDER_LOSS, tracks, rows, now - tracks["last_pos"][rows])
     return np.concatenate([seen, lost])

@@ -70,7 +70,9 @@ def oracle(t: np.ndarray, cfg: RulesConfig, coverage: SensorRangeCoverage) -> se
             out.add((Rule.ABNORMAL_DESCENT, tid))
         if airborne and NOW - row["last_pos"] >= cfg.loss_after_s:
             lat, lon = float(row["lat"]), float(row["lon"])
-            depth = max(coverage.range_nm - haversine_nm(lat, lon, *p) for p in coverage.positions)
+            reach = (coverage.range_nm if not math.isfinite(alt) else
+                     min(coverage.range_nm, 1.23 * math.sqrt(max(alt, 0.0))))
+            depth = max(reach - haversine_nm(lat, lon, *p) for p in coverage.positions)
             if depth >= cfg.loss_depth_nm:
                 out.add((Rule.TRANSPONDER_LOSS, tid))
     return out
@@ -116,6 +118,23 @@ def test_leaving_coverage_is_not_transponder_loss() -> None:
     got = evaluate(t, NOW, RulesConfig(), coverage=coverage)
     # the first went silent overhead the receiver; the second 190 NM out, near the edge
     assert got[got["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1]
+
+
+def test_below_the_radio_horizon_is_not_transponder_loss() -> None:
+    """At 2,000 ft a receiver on the ground hears an aircraft to about 55 NM (1.23
+    sqrt(2000)); one falling silent 80 NM away went below its horizon."""
+    t = empty_tracks(3)
+    t["track_id"] = [1, 2, 3]
+    t["squawk"] = 1000
+    t["lat"] = 48.0
+    t["lon"] = [10.0 + d / 60 / math.cos(math.radians(48)) for d in (20.0, 80.0, 80.0)]
+    t["alt"] = [2000.0, 2000.0, np.nan]  # the last: altitude unknown, the whole range
+    t["last_pos"] = NOW - 30
+    got = evaluate(t, NOW, RulesConfig(), coverage=SensorRangeCoverage(((48.0, 10.0),)))
+    assert got[got["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1, 3]
+    high = SensorRangeCoverage(((48.0, 10.0),), antennas_ft=(5000.0,))  # on a mountain
+    got = evaluate(t, NOW, RulesConfig(), coverage=high)
+    assert got[got["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1, 2, 3]
 
 
 def test_distance_agrees_with_a_known_value() -> None:
