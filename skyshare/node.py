@@ -332,16 +332,17 @@ class Node:
         self.audit = AuditLog(cfg.data_dir / AUDIT_FILE, cfg.name)
         users = UserStore(cfg.auth.users or cfg.data_dir / USERS_FILE)
         self.sessions = Sessions(users)
-        placed_specs = [s for s in cfg.sensors if s.lat is not None and s.lon is not None]
-        placed = tuple((s.lat, s.lon) for s in placed_specs)
-        antennas = tuple((s.alt_m or 0.0) * M_TO_FT for s in placed_specs)
+        placed = tuple((s.lat, s.lon) for s in cfg.sensors
+                       if s.lat is not None and s.lon is not None)
+        antennas = tuple((s.alt_m or 0.0) * M_TO_FT for s in cfg.sensors
+                         if s.lat is not None and s.lon is not None)
         alerts = replace(cfg.alerts, workflow=replace(cfg.alerts.workflow, partner=self.partner))
         self.alerts = AlertService(
             cfg.name, alerts, self.audit, airspace=self.volumes,
             volumes=self.volumes.volumes if self.volumes is not None else (),
             owners=self.owners,
-            coverage=(SensorRangeCoverage(placed, alerts.coverage_nm,  # type: ignore[arg-type]
-                                          antennas) if placed else None),
+            coverage=(SensorRangeCoverage(placed, alerts.coverage_nm, antennas)
+                      if placed else None),
             first_serial=self.audit.head()[0] + 1)  # ids never repeat within one log
         self.alerts.restore(case_entries(self.audit))  # the cases shown before a restart
         if self.federation is not None:
