@@ -104,7 +104,8 @@ def render_html(summary: Mapping[str, Any]) -> str:
             "responsible partner's node, acknowledged and handed over. Hatched bands: "
             "missed events (to the end) and sensor outages (across all rows)."))),
         ("map", "Map", _figure(exercise_map(s, colours), (
-            "Partner regions, restricted volumes (hatched), sensors, the scripted "
+            "Partner regions (cut at the map's edge), restricted volumes (hatched), "
+            "sensors (coloured by partner), the scripted "
             "aircraft's paths (dashed, labelled at their last position) and the events "
             "(numbered as in the events table)."))),
         ("latency", "Detection latency", _figure(latency(s, colours), (

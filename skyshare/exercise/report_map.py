@@ -1,5 +1,7 @@
 """The report's map as inline SVG: partner regions, restricted volumes, sensors,
 scripted aircraft paths and event positions, with a scale bar in nautical miles.
+The map is fitted to the sensors, paths, events and volumes; regions are cut at its
+edge.
 
 Equirectangular with the longitude scaled by cos(mid latitude): over the few hundred
 kilometres of an exercise that keeps shapes and the scale bar honest to a few percent,
@@ -47,14 +49,15 @@ class Projection:
                 self.height - MARGIN - (p[0] - self.lat0) * self.scale)
 
 
-def fit(points: Iterable[LatLon]) -> Projection | None:
+def fit(points: Iterable[LatLon], pad_deg: float = 0.05) -> Projection | None:
     """The projection that fits ``points`` in the map with margins; None if none."""
     pts = list(points)
     if not pts:
         return None
     lats, lons = [p[0] for p in pts], [p[1] for p in pts]
     lat0, lat1, lon0, lon1 = min(lats), max(lats), min(lons), max(lons)
-    pad_lat, pad_lon = max(0.05, (lat1 - lat0) * 0.05), max(0.05, (lon1 - lon0) * 0.05)
+    pad_lat = max(pad_deg, (lat1 - lat0) * 0.08)
+    pad_lon = max(pad_deg, (lon1 - lon0) * 0.08)
     lat0, lat1, lon0, lon1 = lat0 - pad_lat, lat1 + pad_lat, lon0 - pad_lon, lon1 + pad_lon
     k = max(0.05, math.cos(math.radians((lat0 + lat1) / 2)))
     inner_w = WIDTH - 2 * MARGIN
@@ -63,10 +66,15 @@ def fit(points: Iterable[LatLon]) -> Projection | None:
     return Projection(lat0, lon0, k, scale, height)
 
 
-def _all_points(s: Summary) -> Iterable[LatLon]:
+def _region_points(s: Summary) -> Iterable[LatLon]:
     for _, rings in s.regions:
         for ring in rings:
             yield from ring
+
+
+def _action_points(s: Summary) -> Iterable[LatLon]:
+    """Where things happen; the map fits these (a partner's region may be a whole
+    country, and fitted to it the scripted traffic would be a speck)."""
     for v in s.volumes:
         yield from v.polygon
     for sensor in s.sensors:
@@ -83,20 +91,26 @@ def _polygon(proj: Projection, ring: tuple[LatLon, ...]) -> str:
     return polyline_points([proj.xy(p) for p in ring], 0.4)
 
 
-def _centre(proj: Projection, ring: tuple[LatLon, ...]) -> tuple[float, float]:
+def _centre(proj: Projection, ring: tuple[LatLon, ...]) -> tuple[float, float] | None:
+    """The middle of the part of ``ring``'s bounding box on the map (None: off it)."""
     xs, ys = zip(*(proj.xy(p) for p in ring), strict=True)
-    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    x0, x1 = max(min(xs), MARGIN / 2), min(max(xs), WIDTH - MARGIN / 2)
+    y0, y1 = max(min(ys), MARGIN / 2), min(max(ys), proj.height - MARGIN / 2)
+    return ((x0 + x1) / 2, (y0 + y1) / 2) if x0 < x1 and y0 < y1 else None
 
 
 def exercise_map(s: Summary, colours: dict[str, str]) -> str:
     """The map, or a short note when the summary has nothing with a position."""
-    proj = fit(_all_points(s))
+    proj = fit(_action_points(s), 0.3) or fit(_region_points(s))
     if proj is None:
         return '<p class="empty">Nothing with a position to draw.</p>'
     parts = [svg_open(WIDTH, proj.height + 40, "Map of the exercise area", "map"),
-             f'<rect width="{num(WIDTH)}" height="{num(proj.height)}" fill="#f4f8fb"/>',
+             f'<clipPath id="map-clip"><rect width="{num(WIDTH)}" height="{num(proj.height)}"/>'
+             '</clipPath>'
+             f'<rect width="{num(WIDTH)}" height="{num(proj.height)}" fill="#f4f8fb"/>'
+             '<g clip-path="url(#map-clip)">',
              _regions(s, proj, colours), _volumes(s, proj), _aircraft(s, proj),
-             _sensors(s, proj, colours), _events(s, proj), scale_bar(proj)]
+             _sensors(s, proj, colours), _events(s, proj), "</g>", scale_bar(proj)]
     items = [("square", "#fff", "radar"), ("triangle", "#fff", "ADS-B receiver"),
              ("band", "url(#hatch-volume)", "restricted volume")]
     items += [(shape, colour, f"event {outcome}")
@@ -111,9 +125,10 @@ def _regions(s: Summary, proj: Projection, colours: dict[str, str]) -> str:
     for partner, rings in s.regions:
         colour = colours.get(partner, "#888")
         for ring in rings:
-            if len(ring) < 3:
+            centre = _centre(proj, ring) if len(ring) >= 3 else None
+            if centre is None:
                 continue
-            x, y = _centre(proj, ring)
+            x, y = centre
             parts.append(f'<g class="region"><polygon points="{_polygon(proj, ring)}" '
                          f'fill="{colour}" fill-opacity="0.12" stroke="{colour}" '
                          f'stroke-width="1.5"><title>{esc(partner)}: responsibility region'
@@ -126,9 +141,10 @@ def _regions(s: Summary, proj: Projection, colours: dict[str, str]) -> str:
 def _volumes(s: Summary, proj: Projection) -> str:
     parts = []
     for v in s.volumes:
-        if len(v.polygon) < 3:
+        centre = _centre(proj, v.polygon) if len(v.polygon) >= 3 else None
+        if centre is None:
             continue
-        x, y = _centre(proj, v.polygon)
+        x, y = centre
         name = v.name or v.id
         parts.append(f'<g class="volume"><polygon points="{_polygon(proj, v.polygon)}" '
                      'fill="url(#hatch-volume)" stroke="#C0392B" stroke-width="1.2" '
