@@ -8,11 +8,11 @@ import asyncio
 import socket
 import time
 
+from exercise.scenes import scene
 from skyshare.badinput import BadInput
 from skyshare.exercise.inject import Injector
 from skyshare.exercise.traffic import ScenarioTraffic
 from skyshare.sources.beast import BeastFramer
-from tests.exercise.scenes import scene
 
 
 def test_fail_and_degrade_windows_reach_the_wire() -> None:
@@ -76,8 +76,9 @@ def test_fail_and_degrade_windows_reach_the_wire() -> None:
         frames = sum(len(framer.feed(d, 0.0)) for d in chunks)
         return frames, bad.total
 
-    healthy = counted([d for t, _, d in received if 0.0 <= t < 2.9])
-    degraded = counted([d for t, _, d in received if 7.2 < t < 9.8])
+    # healthy after the degradation: the first seconds may go to compiling the encoders
+    healthy = counted([d for t, _, d in received if 10.2 < t < 12.0])  # 1.8 s
+    degraded = counted([d for t, _, d in received if 7.2 < t < 9.8])  # 2.6 s
     assert healthy[1] == 0 and degraded[1] > 0  # noise shows up as bad input
-    assert degraded[0] < 0.8 * healthy[0]  # and frames went missing
+    assert degraded[0] / 2.6 < 0.8 * healthy[0] / 1.8  # and frames went missing
     assert grams and max(grams) > 10  # the radar kept sending throughout

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from web.nodes import node_in_thread  # tests/web (tests/ is on sys.path)
 
+from exercise.scenes import scene
 from skyshare.config import NodeConfig
 from skyshare.exercise.inject import Injector
 from skyshare.exercise.traffic import ScenarioTraffic
@@ -24,7 +25,6 @@ from skyshare.node import Node, free_port
 from skyshare.sources.base import SensorSpec
 from skyshare.synth.feed import SyntheticFeed, serve_beast
 from skyshare.synth.traffic import Traffic
-from tests.exercise.scenes import scene
 
 REGION = (48.0, 4.0, 51.0, 8.0)
 RECEIVER = (49.3, 5.2)

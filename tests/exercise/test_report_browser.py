@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from exercise.test_report import HOSTILE, big_summary, summary
 from skyshare.exercise.report import write_report
-from tests.exercise.test_report import HOSTILE, big_summary, summary
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

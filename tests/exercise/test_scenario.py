@@ -10,9 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exercise.scenes import SHIPPED, doc, scene
 from skyshare.errors import ConfigError
 from skyshare.exercise.scenario import load_scenario, parse_scenario
-from tests.exercise.scenes import SHIPPED, doc, scene
 
 
 @pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.yaml")), ids=lambda p: p.stem)

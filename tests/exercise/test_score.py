@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 import shapely
 
+from exercise.scenes import scene
+from exercise.test_traffic import haversine_nm
 from skyshare.exercise.expect import expectations
 from skyshare.exercise.inject import SensorLog
 from skyshare.exercise.observe import Observations, TrackSeen
 from skyshare.exercise.score import false_alerts, score_one, summary
 from skyshare.exercise.traffic import ScenarioTraffic
-from tests.exercise.scenes import scene
-from tests.exercise.test_traffic import haversine_nm
 
 T0 = 1_800_000_000.0
 

@@ -10,13 +10,13 @@ import math
 
 import numpy as np
 
+from exercise.scenes import scene
 from skyshare.badinput import BadInput
 from skyshare.decode.modes import ModeSDecoder
 from skyshare.exercise.traffic import ScenarioTraffic
 from skyshare.radar.sim import RadarSimulator
 from skyshare.synth.feed import SyntheticFeed
 from skyshare.synth.traffic import Traffic
-from tests.exercise.scenes import scene
 
 T0 = 1_800_000_000.0
 
