@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from skyshare import __version__
+from skyshare.cli_exercise import add_exercise_parser
 from skyshare.cli_federation import add_federation_parser
 from skyshare.config import (
     DEFAULT_PORTS,
@@ -653,6 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     add_federation_parser(sub)
+    add_exercise_parser(sub)
 
     for name, func, what in (("decode", cmd_decode, "one row per decoded frame"),
                              ("track", cmd_track, "one row per track update")):
