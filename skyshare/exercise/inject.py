@@ -14,7 +14,9 @@ connection, and reconnects when it comes back); a *degraded* one loses ``loss`` 
 frames and mixes ``garbage`` bytes of noise per good byte into its stream.
 
 Time runs with the wall clock: every :data:`STEP_S` the frames of the elapsed time are
-sent, stamped with the time they are sent.
+sent, stamped with the time they are sent.  :func:`warm_up` compiles the encoders and
+the simulators first: a kernel compiling inside the loop would hold every sensor up
+(and the loop skips lost time rather than burst it out).
 """
 
 from __future__ import annotations
@@ -135,6 +137,23 @@ class _Sender:
             last = cut
         parts.append(data[last:])
         return b"".join(parts)
+
+
+WARM_UP_S: Final = 8.0  # two radar turns: plots and north markers both get encoded
+
+
+def warm_up(scenario: Scenario) -> None:
+    """Produce (and drop) a few seconds of every kind of sensor's output in
+    ``scenario``, so its kernels are compiled before exercise time starts."""
+    traffic = ScenarioTraffic(scenario, time.time())
+    kinds: dict[tuple[str, bool], ScenarioSensor] = {}
+    for s in scenario.sensors:
+        kinds.setdefault((s.format, s.radar is not None), s)
+    garbled = SensorEvent(sensor="", kind="degrade", at_s=0.0, duration_s=WARM_UP_S,
+                          loss=0.1, garbage=0.1)
+    for i, sensor in enumerate(kinds.values()):
+        sender = _Sender(sensor, i, traffic, [garbled], scenario.seed + 1)
+        sender.payloads(0.0, WARM_UP_S)
 
 
 class Injector:

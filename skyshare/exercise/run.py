@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 from skyshare.errors import SkyshareError
 from skyshare.exercise.expect import expectations
-from skyshare.exercise.inject import Injector
+from skyshare.exercise.inject import Injector, warm_up
 from skyshare.exercise.nodes import Network, PartnerNode, prepare
 from skyshare.exercise.observe import Observer
 from skyshare.exercise.report import write_report
@@ -90,6 +90,7 @@ def run_exercise(scenario: Scenario, options: RunOptions, out: TextIO = sys.stdo
         for node in nodes:
             print(f"  {node.partner:10} {node.url}/  (log-ins: {node.data_dir}/"
                   "exercise-logins.txt)", file=out, flush=True)
+        warm_up(scenario)  # the simulators' kernels compile before time 0, not at it
         start = time.time() + START_DELAY_S
         traffic = ScenarioTraffic(scenario, start)
         expected = expectations(scenario, traffic)

@@ -10,7 +10,7 @@ import time
 
 from exercise.scenes import scene
 from skyshare.badinput import BadInput
-from skyshare.exercise.inject import Injector
+from skyshare.exercise.inject import Injector, warm_up
 from skyshare.exercise.traffic import ScenarioTraffic
 from skyshare.sources.beast import BeastFramer
 
@@ -26,6 +26,8 @@ def test_fail_and_degrade_windows_reach_the_wire() -> None:
                                                               "garbage": 1.0}}])
     received: list[tuple[float, int, bytes]] = []  # (exercise s, connection, bytes)
     grams: list[float] = []
+
+    warm_up(sc)  # as a run does: no kernel compiles while the loop should be sending
 
     async def main() -> None:
         connections = 0
