@@ -83,6 +83,10 @@ class Alert:
     restored: bool = False
     """Rebuilt from the audit log after a restart and not seen by the rules since: the
     condition may or may not still hold."""
+    sensor: str | None = None
+    """A readiness alert's sensor (then ``evidence`` places the sensor, not a track)."""
+    detail: str = ""
+    """What a readiness alert found, in words (the latest reasons)."""
 
     @property
     def active(self) -> bool:
@@ -112,6 +116,10 @@ class AlertEngine:
         self._restored: dict[int, Alert] = {}  # address key -> restored, not re-adopted
         self._unkeyed: list[Alert] = []  # restored without an address: never matched
         self._seen_without: dict[int, float] = {}  # address key -> aircraft seen, no condition
+
+    def new_id(self) -> str:
+        """The next alert id of this node (readiness alerts take theirs here too)."""
+        return f"{self.node}-{next(self._serial)}"
 
     @property
     def active(self) -> list[Alert]:
@@ -202,7 +210,7 @@ class AlertEngine:
             row = int(conditions["row"][i])
             track = tracks[row].copy()
             alert = Alert(
-                id=f"{self.node}-{next(self._serial)}", rule=Rule(int(conditions["rule"][i])),
+                id=self.new_id(), rule=Rule(int(conditions["rule"][i])),
                 track_id=int(conditions["track_id"][i]), volume=int(conditions["volume"][i]),
                 raised_at=now, evidence=track, latest=track,
                 value=float(conditions["value"][i]), verified=bool(ok[row]),

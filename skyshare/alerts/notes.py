@@ -78,6 +78,10 @@ class CaseNote:
     """The request (:attr:`ActionNote.request`) this version answers; "" if none."""
     refused: str = ""
     """Why the answered request was refused (the workflow's text); "" when it was done."""
+    sensor: str | None = None
+    """A readiness alert's sensor (None: the alert is about a track)."""
+    detail: str = ""
+    """A readiness alert's findings in words."""
 
 
 @dataclass(frozen=True)
@@ -132,4 +136,4 @@ def mirror_alert(note: CaseNote) -> Alert:
                  raised_at=note.raised_at, evidence=row[0], latest=row[0],
                  value=math.nan if note.value is None else note.value,
                  verified=note.verified, exercise=note.exercise, last_held=note.updated_at,
-                 cleared_at=note.cleared_at)
+                 cleared_at=note.cleared_at, sensor=note.sensor, detail=note.detail)

@@ -200,7 +200,8 @@ def _raised(entry: CaseEntry) -> Case:
                   volume=_int(d, "volume"), raised_at=float(entry.time), evidence=evidence,
                   latest=evidence, value=math.nan if value is None else float(value),
                   verified=verified, exercise=bool(entry.exercise),
-                  last_held=float(entry.time))
+                  last_held=float(entry.time), sensor=_optional_text(d, "sensor"),
+                  detail=_optional_text(d, "detail") or "")
     return Case(alert=alert, partner=partner, region=region)
 
 

@@ -13,6 +13,7 @@ for a while, which is where hysteresis lives.  Rules know nothing of workflow.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Final, Protocol
@@ -36,6 +37,8 @@ class Rule(IntEnum):
     RESTRICTED_WARNING = 7  # will enter one within the look-ahead
     UNIDENTIFIED = 8  # no address and no squawk, or a squawk not expected
     ABNORMAL_DESCENT = 9
+    SENSOR_SILENT = 10  # readiness: a sensor delivered nothing for too long
+    SENSOR_DEGRADED = 11  # readiness: errors, a fallen rate or a drifting clock
 
 
 RULE_LABELS: Final = {
@@ -48,7 +51,11 @@ RULE_LABELS: Final = {
     Rule.RESTRICTED_WARNING: "Heading into a restricted volume",
     Rule.UNIDENTIFIED: "Unidentified",
     Rule.ABNORMAL_DESCENT: "Abnormal descent",
+    Rule.SENSOR_SILENT: "Sensor silent",
+    Rule.SENSOR_DEGRADED: "Sensor degraded",
 }
+SENSOR_RULES: Final = frozenset({Rule.SENSOR_SILENT, Rule.SENSOR_DEGRADED})
+"""Rules about a sensor of the node (:mod:`skyshare.alerts.sensors`), not a track."""
 SQUAWK_RULES: Final = {7500: Rule.SQUAWK_7500, 7600: Rule.SQUAWK_7600, 7700: Rule.SQUAWK_7700}
 # the emergency status a squawk already implies (DO-260B sets them together)
 _IMPLIED: Final = {Emergency.UNLAWFUL_INTERFERENCE: 7500, Emergency.NO_COMMUNICATIONS: 7600,
@@ -109,18 +116,26 @@ class SensorRangeCoverage:
     transponder).  ``antennas_ft``: each sensor's antenna height (missing: 0); an
     unknown altitude is given the whole ``range_nm``.
 
+    ``working`` (when given) says, at each evaluation, which of the sensors work: a
+    sensor that failed (disconnected, or silent for readiness) covers nothing, so the
+    aircraft it alone heard going quiet are not taken for lost transponders.
+
     A first approximation until readiness measures each sensor's real outline.
     """
 
     positions: tuple[tuple[float, float], ...]
     range_nm: float = 200.0
     antennas_ft: tuple[float, ...] = ()
+    working: Callable[[], Sequence[bool]] | None = None
 
     def depth_nm(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
                  alt_ft: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         depth = np.full(len(lat), -np.inf)
         known = np.isfinite(alt_ft)
+        working = list(self.working()) if self.working is not None else []
         for i, (s_lat, s_lon) in enumerate(self.positions):
+            if i < len(working) and not working[i]:
+                continue
             antenna = self.antennas_ft[i] if i < len(self.antennas_ft) else 0.0
             reach = np.where(known, np.minimum(self.range_nm,
                                                radio_horizon_nm(np.where(known, alt_ft, 0.0),

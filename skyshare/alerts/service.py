@@ -44,6 +44,7 @@ from skyshare.alerts.engine import AlertEngine, EngineConfig
 from skyshare.alerts.notes import ACTIONS, Action, ActionNote, Answer, CaseNote, ChangedCases
 from skyshare.alerts.restore import CaseEntry, RestoredCases, restore_cases
 from skyshare.alerts.rules import Airspace, Coverage, RulesConfig, evaluate
+from skyshare.alerts.sensors import SensorAlerts, SensorCondition
 from skyshare.alerts.workflow import (
     SYSTEM,
     Case,
@@ -68,6 +69,14 @@ class Named(Protocol):
     def name(self) -> str: ...
     @property
     def kind(self) -> str: ...
+
+
+class SensorSource(Protocol):
+    """Readiness, as the alert service reads it (:class:`skyshare.readiness.Readiness`)."""
+
+    def sensor_conditions(self, now: float) -> tuple[Sequence[SensorCondition], set[str]]:
+        """The sensors silent or degraded now, and the names of all sensors judged."""
+        ...
 
 
 class AuditSink(Protocol):
@@ -108,13 +117,15 @@ class AlertService:
     def __init__(self, node: str, config: AlertsConfig, audit: AuditSink, *,
                  airspace: Airspace | None = None, volumes: Sequence[Named] = (),
                  owners: Owners | None = None, coverage: Coverage | None = None,
-                 first_serial: int = 1) -> None:
+                 sensors: SensorSource | None = None, first_serial: int = 1) -> None:
         self.config = config
         self.volumes = tuple(volumes)  # what the airspace's volume indices refer to
         self.rules = replace(config.rules, volume_kinds=tuple(v.kind for v in self.volumes))
         self.airspace = airspace
         self.coverage = coverage
         self.engine = AlertEngine(node, config.engine, first_serial=first_serial)
+        self.sensors = sensors
+        self.sensor_alerts = SensorAlerts(self.engine, config.engine)
         self.workflow = Workflow(config.workflow, owners)
         self.node = node
         self.audit = audit
@@ -133,6 +144,11 @@ class AlertService:
     def volume_name(self, index: int) -> str | None:
         """The name of volume ``index`` (None for -1, an alert not about a volume)."""
         return self.volumes[index].name if 0 <= index < len(self.volumes) else None
+
+    @property
+    def active_count(self) -> int:
+        """Alerts whose condition holds (readiness alerts included)."""
+        return len(self.engine.active) + len(self.sensor_alerts.active)
 
     @property
     def unwritten(self) -> int:
@@ -168,7 +184,8 @@ class AlertService:
                                  self.config.workflow.keep_resolved_s)
         took_ms = round((time.perf_counter() - started) * 1000, 1)
         with self._lock:
-            self.engine.restore(restored.active_alerts)
+            self.engine.restore([a for a in restored.active_alerts if a.sensor is None])
+            self.sensor_alerts.restore([a for a in restored.active_alerts if a.sensor])
             self.workflow.load(restored.cases)
             self._resend = list(restored.pending)
             self._changed.update(c.id for c in restored.cases if c.origin is None)
@@ -211,8 +228,13 @@ class AlertService:
         now = time.time() if now is None else now
         started = time.perf_counter()
         conditions = evaluate(tracks, now, self.rules, self.airspace, self.coverage)
+        sensors = self.sensors.sensor_conditions(now) if self.sensors is not None else None
         with self._lock:
             changes = self.engine.update(conditions, tracks, now)
+            if sensors is not None:
+                more = self.sensor_alerts.update(*sensors, now)
+                changes.raised += more.raised
+                changes.cleared += more.cleared
             events = self.workflow.on_changes(changes, now) + self.workflow.tick(now)
             self._record(events)
             self._changed.update(e.subject for e in events)

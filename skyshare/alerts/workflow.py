@@ -184,9 +184,12 @@ def track_json(row: npt.NDArray[np.void]) -> dict[str, Any]:
 
 
 def _alert_json(alert: Alert, partner: str) -> dict[str, Any]:
-    return {"rule": Rule(alert.rule).name.lower(), "track_id": alert.track_id,
-            "volume": alert.volume, "value": alert.value if math.isfinite(alert.value) else None,
-            "verified": alert.verified, "partner": partner, "evidence": track_json(alert.evidence)}
+    out = {"rule": Rule(alert.rule).name.lower(), "track_id": alert.track_id,
+           "volume": alert.volume, "value": alert.value if math.isfinite(alert.value) else None,
+           "verified": alert.verified, "partner": partner, "evidence": track_json(alert.evidence)}
+    if alert.sensor is not None:  # a readiness alert: about a sensor, not a track
+        out |= {"sensor": alert.sensor, "detail": alert.detail}
+    return out
 
 
 class Workflow:
@@ -250,7 +253,8 @@ class Workflow:
                 case = cleared
                 events.append(self._log(case, "alert.cleared", SYSTEM, now, {
                     "latest": track_json(alert.latest),
-                    "value": alert.value if math.isfinite(alert.value) else None}))
+                    "value": alert.value if math.isfinite(alert.value) else None,
+                    **({"detail": alert.detail} if alert.sensor is not None else {})}))
                 if case.state == State.ACKNOWLEDGED:
                     events.append(self._resolve(case, SYSTEM, "condition ended", now))
         return events

@@ -357,7 +357,8 @@ def note_of(case: Case, origin: str, volume: str | None, fields: tuple[str, ...]
         acknowledged_by=case.acknowledged_by, acknowledged_at=case.acknowledged_at,
         resolved_by=case.resolved_by, resolved_at=case.resolved_at, comment=case.comment,
         updated_at=case.updated_at, answers=answer.request if answer else "",
-        refused=answer.refused if answer else "")
+        refused=answer.refused if answer else "", sensor=alert.sensor,
+        detail=alert.detail[:1000])
 
 
 def durable(bus: Bus) -> DurableBus:

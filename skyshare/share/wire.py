@@ -547,7 +547,7 @@ _CASE_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
     "acknowledged_by": _optional(_line), "acknowledged_at": _NUMBER_OR_NONE,
     "resolved_by": _optional(_line), "resolved_at": _NUMBER_OR_NONE, "comment": _text(4096),
     "updated_at": _is_number, "answers": lambda v: v == "" or _line(v),
-    "refused": _text(4096)}
+    "refused": _text(4096), "sensor": _optional(_line), "detail": _text(1000)}
 _ACTION_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
     "request": _line, "alert_id": _line, "action": _among(ACTIONS), "user": _line,
     "role": _among([r.value for r in Role]), "text": _text(4096), "time": _is_number}
