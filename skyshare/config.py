@@ -48,6 +48,9 @@ Example (``skyshare run node.yaml``)::
       lookahead_s: 120
       escalate_after_s: [120, 300]
     auth: {anonymous_read: true}      # users: <data_dir>/users.sqlite by default
+    readiness:                        # sensor health thresholds (skyshare.readiness.settings)
+      silent_after_s: 30              # nothing received this long: "Sensor silent"
+      max_error_ratio: 0.1            # more erroneous input than this: "Sensor degraded"
     federation:                       # see skyshare.share.settings (paths relative to this file)
       agreements: [agreements/]
       nats: [tls://127.0.0.1:4222]
@@ -74,6 +77,7 @@ from skyshare.fusion.radar_tracker import RadarTrackerConfig
 from skyshare.fusion.tracker import TrackerConfig
 from skyshare.outputs import Cat062Output, output_from_mapping
 from skyshare.radar.plots import RadarSite
+from skyshare.readiness.settings import ReadinessConfig
 from skyshare.share.settings import FederationConfig
 from skyshare.sources.base import SensorSpec
 from skyshare.sources.detect import FORMATS, Format
@@ -162,6 +166,7 @@ class NodeConfig:
     airspace: AirspaceConfig = field(default_factory=AirspaceConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    readiness: ReadinessConfig = field(default_factory=ReadinessConfig)
     federation: FederationConfig | None = None  # None: a node on its own
     outputs: tuple[Cat062Output, ...] = ()  # the picture as ASTERIX CAT062 over UDP
     pipeline_interval_s: float = 0.05  # how often queued frames are decoded and fused
@@ -316,7 +321,7 @@ def _convert(default: object, value: object, where: str) -> object:
 def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
     """Validate a parsed YAML document into a :class:`NodeConfig`."""
     known = {"node", "sensors", "tracker", "radar_tracker", "synthetic", "map", "airspace",
-             "alerts", "auth", "federation", "outputs"}
+             "alerts", "auth", "federation", "outputs", "readiness"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}; expected {sorted(known)}",
@@ -370,7 +375,7 @@ def config_from_mapping(raw: dict[str, Any], source: str = "<config>") -> NodeCo
     if raw.get("map") is not None:
         kwargs["map"] = _map_from_mapping(raw["map"], f"{source}: map")
     for key, cls in (("airspace", AirspaceConfig), ("auth", AuthConfig),
-                     ("federation", FederationConfig)):
+                     ("federation", FederationConfig), ("readiness", ReadinessConfig)):
         if raw.get(key) is not None:
             kwargs[key] = dataclass_from_mapping(cls, raw[key], f"{source}: {key}", base)
     if raw.get("alerts") is not None:

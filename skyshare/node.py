@@ -45,6 +45,8 @@ from skyshare.pipeline import Pipeline, warm_up
 from skyshare.radar.plots import RadarSite
 from skyshare.radar.sim import RadarSimulator, RadarSpec
 from skyshare.radar.sim_output import serve_udp
+from skyshare.readiness.coverage import warm_up as warm_up_readiness
+from skyshare.readiness.monitor import Readiness
 from skyshare.share.alertlink import AlertLink
 from skyshare.share.auditshare import STOP_FLUSH_S, AuditShare
 from skyshare.share.federation import Federation
@@ -61,6 +63,8 @@ from skyshare.web.app import PipelineStats, create_app
 log = logging.getLogger("skyshare.node")
 
 HEAD_EVERY_S = 60.0  # how often the audit log's head is published to its heads file
+READINESS_EVERY_S = 1.0  # how often readiness samples the sensors' counters
+COVERAGE_SAVE_EVERY_S = 60.0  # how often the coverage outlines are written to disk
 RETRY_CONNECT_S = 2.0  # between attempts to reach the federation's NATS servers
 
 
@@ -152,6 +156,8 @@ class Node:
             config = with_synthetic_sensor(config, self._synthetic_port, self._radar_port)
         self.config = config
         self._statuses = [SensorStatus.for_spec(s) for s in config.sensors]
+        self.readiness = Readiness(config.readiness, config.sensors, self._statuses,
+                                   config.data_dir, time.time(), self.partner)
         self.pipeline = Pipeline(config.sensors, [s.bad for s in self._statuses],
                                  config.tracker, config.reference, config.radar_tracker)
         self._picture = Picture()
@@ -229,8 +235,10 @@ class Node:
 
     def step(self, outputs: list[SourceOutput], now: float | None = None) -> int:
         """Decode and fuse ``outputs``, then publish the picture (worker thread)."""
-        updates = self.pipeline.process(outputs)
         now = time.time() if now is None else now
+        reports = self.pipeline.decode(outputs)
+        self.readiness.observe(outputs, reports, now)
+        updates = self.pipeline.fuse(reports)
         self.pipeline.expire(now)
         own = self.pipeline.snapshot(now)
         fed = self.federation
@@ -286,10 +294,14 @@ class Node:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         # compile the kernels before the first frame arrives, so it does not wait for it
         await asyncio.to_thread(warm_up)
+        await asyncio.to_thread(warm_up_readiness)
         if self.federation is not None:
             await asyncio.to_thread(warm_up_federation)
         watch = await asyncio.to_thread(self._open_alerts)
+        await asyncio.to_thread(self.readiness.load, time.time())
+        self.readiness.begin(time.time())  # sensors are waited for from now
         tasks = [asyncio.create_task(self._pipeline_loop(stop), name="pipeline"),
+                 asyncio.create_task(self._readiness_loop(stop), name="readiness"),
                  asyncio.create_task(self._alerts_loop(stop, watch), name="alerts")]
         if self.config.synthetic is not None:
             tasks.append(asyncio.create_task(
@@ -334,15 +346,21 @@ class Node:
         self.sessions = Sessions(users)
         placed = tuple((s.lat, s.lon) for s in cfg.sensors
                        if s.lat is not None and s.lon is not None)
-        antennas = tuple((s.alt_m or 0.0) * M_TO_FT for s in cfg.sensors
-                         if s.lat is not None and s.lon is not None)
+        placed_specs = [s for s in cfg.sensors if s.lat is not None and s.lon is not None]
+        antennas = tuple((s.alt_m or 0.0) * M_TO_FT for s in placed_specs)
+        readiness = self.readiness
+
+        def working() -> list[bool]:  # only the placed sensors, in their order
+            each = readiness.working()
+            return [each[s.index] for s in placed_specs]
         alerts = replace(cfg.alerts, workflow=replace(cfg.alerts.workflow, partner=self.partner))
         self.alerts = AlertService(
             cfg.name, alerts, self.audit, airspace=self.volumes,
             volumes=self.volumes.volumes if self.volumes is not None else (),
             owners=self.owners,
-            coverage=(SensorRangeCoverage(placed, alerts.coverage_nm, antennas)
+            coverage=(SensorRangeCoverage(placed, alerts.coverage_nm, antennas, working)
                       if placed else None),
+            sensors=readiness,
             first_serial=self.audit.head()[0] + 1)  # ids never repeat within one log
         self.alerts.restore(case_entries(self.audit))  # the cases shown before a restart
         if self.federation is not None:
@@ -383,6 +401,27 @@ class Node:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, interval - (time.monotonic()
                                                                           - started)))
+
+    async def _readiness_loop(self, stop: asyncio.Event) -> None:
+        """Sample the sensors' counters every second (on the loop: the readers update
+        them here); keep the coverage outlines on disk every minute and at stop."""
+        saved = time.monotonic()
+        try:
+            while not stop.is_set():
+                try:
+                    self.readiness.sample(time.time())
+                    if time.monotonic() - saved >= COVERAGE_SAVE_EVERY_S:
+                        saved = time.monotonic()
+                        await asyncio.to_thread(self.readiness.save)
+                except Exception:  # readiness must never stop the node
+                    log.exception("readiness sample failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), READINESS_EVERY_S)
+        finally:
+            try:
+                await asyncio.to_thread(self.readiness.save)
+            except Exception:
+                log.exception("could not save the coverage outlines")
 
     def _close_audit(self) -> None:
         assert self.audit is not None

@@ -132,3 +132,26 @@ def test_alerts_config_errors_name_the_key(tmp_path: Path, text: str, message: s
     path.write_text(text)
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path)
+
+
+def test_readiness_section(tmp_path: Path) -> None:
+    path = tmp_path / "node.yaml"
+    path.write_text("readiness:\n  silent_after_s: 120\n  coverage_bands_ft: [5000, 20000]\n"
+                    "  alerts: false\n", encoding="utf-8")
+    cfg = load_config(path).readiness
+    assert cfg.silent_after_s == 120 and cfg.coverage_bands_ft == (5000.0, 20000.0)
+    assert cfg.alerts is False and cfg.window_s == 60  # the rest keeps its default
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("readiness: {silent_after_s: 0}", "readiness.silent_after_s: must be a positive"),
+    ("readiness: {max_error_ratio: 2}", "readiness.max_error_ratio: must be a share"),
+    ("readiness: {coverage_bearing_deg: 7}", "readiness.coverage_bearing_deg: must divide"),
+    ("readiness: {coverage_bands_ft: [9000, 3000]}", "coverage_bands_ft: must be increasing"),
+    ("readiness: {silence: 3}", "unknown keys ['silence']"),
+])
+def test_readiness_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "node.yaml"
+    path.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)

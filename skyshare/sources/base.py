@@ -102,7 +102,9 @@ class SensorStatus:
     ``connected``: a connection is up (for ``listen``: at least one);
     ``connections``: connections made or accepted; ``reconnects``: attempts to
     connect again after a failure or a lost connection; ``frames``: messages
-    received (frames, or reports for SBS); ``last_message``: UNIX s, NaN never.
+    received (frames, or reports for SBS); ``good_bytes``: the bytes of them that
+    framed as good frames, lines or records (the rest was garbage);
+    ``last_message``: UNIX s, NaN never.
     """
 
     name: str
@@ -118,6 +120,7 @@ class SensorStatus:
     connections: int = 0
     reconnects: int = 0
     bytes: int = 0
+    good_bytes: int = 0
     frames: int = 0
     last_message: float = math.nan
     bad: BadInput = field(default_factory=BadInput)

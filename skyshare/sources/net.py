@@ -129,6 +129,7 @@ async def _pump(reader: asyncio.StreamReader, codec: Codec, status: SensorStatus
             messages += output.messages
             status.record(output.messages, now)
             _emit(emit, output, status)
+        status.good_bytes += codec.good_bytes - good_before
         unusable = guard.unusable(len(chunk), codec.good_bytes - good_before)
         if unusable is not None:
             return "garbage", messages, unusable

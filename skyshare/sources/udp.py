@@ -28,7 +28,9 @@ class _Receiver(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         now = time.time()
         self.status.bytes += len(data)
+        good_before = self.codec.good_bytes
         output = self.codec.feed(data, now)
+        self.status.good_bytes += self.codec.good_bytes - good_before
         self.status.connected = True
         if output.messages:
             self.status.record(output.messages, now)

@@ -18,6 +18,7 @@ Routes
 ``WS  /api/stream[?format=binary]``  a full snapshot, then compact deltas (JSON
                                 columns, or packed binary columns: :mod:`.wire`)
 ``/api/login``, ``/api/alerts``…  logging in and the alerts workflow: :mod:`.alerts_api`
+``/readiness``, ``/api/readiness``…  sensors' and partners' health: :mod:`.readiness_api`
 
 The app reads the node through :class:`NodeState` only; it never touches the
 pipeline's state directly, so a slow client cannot stall fusion.
@@ -53,6 +54,7 @@ from skyshare.web.federation_view import (
     federation_status,
     partner_metrics,
 )
+from skyshare.web.readiness_api import ReadinessNode, readiness_routes
 from skyshare.web.static_routes import static_routes
 
 
@@ -71,8 +73,9 @@ class PipelineStats:
     tracker_counts: dict[str, int] = field(default_factory=dict)
 
 
-class NodeState(AlertsNode, Protocol):
-    """What the web layer needs from a running node (and :class:`AlertsNode`)."""
+class NodeState(AlertsNode, ReadinessNode, Protocol):
+    """What the web layer needs from a running node (and :class:`AlertsNode`,
+    :class:`ReadinessNode`)."""
 
     @property
     def name(self) -> str: ...
@@ -216,6 +219,7 @@ def create_app(node: NodeState, tiles: MapConfig | None = None) -> Starlette:
         Route("/metrics", metrics),
         WebSocketRoute("/api/stream", stream),
         *alerts_routes(node),
+        *readiness_routes(node),
     ]
     return Starlette(routes=routes)
 
@@ -244,7 +248,7 @@ def alerts_status(alerts: AlertService | None) -> dict[str, Any] | None:
         return None
     st = alerts.stats
     return {"evaluations": st.evaluations, "last_ms": round(st.last_ms, 2),
-            "max_ms": round(st.max_ms, 2), "active": len(alerts.engine.active),
+            "max_ms": round(st.max_ms, 2), "active": alerts.active_count,
             "raised": st.raised, "cleared": st.cleared, "events": st.events,
             "unwritten": alerts.unwritten}
 
@@ -311,7 +315,7 @@ def prometheus_text(node: NodeState, now: float) -> str:
     if node.alerts is not None:
         a = node.alerts
         metric("skyshare_alerts_active", "gauge", "Alerts whose condition holds.",
-               [("", len(a.engine.active))])
+               [("", a.active_count)])
         metric("skyshare_alerts_raised_total", "counter", "Alerts raised.", [("", a.stats.raised)])
         metric("skyshare_alert_evaluation_seconds", "gauge",
                "Time of the last rule evaluation.", [("", a.stats.last_ms / 1000)])
