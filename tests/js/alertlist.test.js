@@ -165,5 +165,8 @@ describe('text', () => {
     assert.equal(aircraftName(alert()), 'EIN12 · 4ca1b2');
     assert.equal(aircraftName(alert({ callsign: '' })), '4ca1b2');
     assert.equal(aircraftName(alert({ callsign: '', icao24: '' })), 'track 17');
+    // a readiness alert's evidence row has no aircraft (icao24 'ffffffff'): its sensor
+    assert.equal(aircraftName(alert({ sensor: 'rx-north', callsign: '', icao24: 'ffffffff' })),
+      'sensor rx-north');
   });
 });

@@ -1,7 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { anchoredMatrix, unwrapRing, splitLines, sensorFeatures } from '../../skyshare/web/static/map.js';
+import {
+  COVERAGE_LAYERS, anchoredMatrix, coverageLayers, unwrapRing, splitLines, sensorFeatures,
+} from '../../skyshare/web/static/map.js';
+import { SETTINGS } from '../../skyshare/web/static/settings.js';
 import { mercator } from '../../skyshare/web/static/instances.js';
 import { prng } from './frames.js';
 
@@ -197,5 +200,69 @@ describe('sensorFeatures', () => {
 
   test('no sensors, no features', () => {
     assert.deepEqual(sensorFeatures([]), { type: 'FeatureCollection', features: [] });
+  });
+});
+
+// the few MapLibre expressions coverageLayers uses, evaluated for one feature's properties
+function evaluate(expr, props) {
+  if (!Array.isArray(expr)) return expr;
+  const [op, ...args] = expr;
+  const value = (e) => evaluate(e, props);
+  switch (op) {
+    case 'get': return props[args[0]];
+    case '==': return value(args[0]) === value(args[1]);
+    case '>': return value(args[0]) > value(args[1]);
+    case 'case': {
+      for (let i = 0; i + 1 < args.length; i += 2) if (value(args[i])) return value(args[i + 1]);
+      return value(args[args.length - 1]);
+    }
+    case 'match': {
+      const input = value(args[0]);
+      for (let i = 1; i + 1 < args.length; i += 2) if (args[i] === input) return value(args[i + 1]);
+      return value(args[args.length - 1]);
+    }
+    default: throw new Error(`unexpected expression ${op}`);
+  }
+}
+
+describe('coverageLayers', () => {
+  const style = SETTINGS.readiness.coverage;
+  const [bands, all] = coverageLayers(SETTINGS);
+
+  test('two line layers of the coverage source, bands below band 0', () => {
+    assert.deepEqual([bands.id, all.id], [...COVERAGE_LAYERS]);
+    for (const layer of [bands, all]) {
+      assert.equal(layer.type, 'line');
+      assert.equal(layer.source, 'coverage');
+    }
+    for (const band of [0, 1, 2, 3, 7]) {
+      assert.equal(evaluate(all.filter, { band }), band === 0, `all: band ${band}`);
+      assert.equal(evaluate(bands.filter, { band }), band > 0, `bands: band ${band}`);
+    }
+  });
+
+  test('band 0 wide and solid, the altitude bands thin and dashed', () => {
+    assert.ok(all.paint['line-width'] > bands.paint['line-width']);
+    assert.equal(all.paint['line-dasharray'], undefined);
+    assert.deepEqual(bands.paint['line-dasharray'], style.bandDash);
+  });
+
+  test('each band its colour from the settings, the last for any further band', () => {
+    for (const layer of [bands, all]) {
+      const colour = layer.paint['line-color'];
+      style.bands.forEach((c, band) => {
+        assert.equal(evaluate(colour, { band, exercise: false }), c, `band ${band}`);
+      });
+      assert.equal(evaluate(colour, { band: 9, exercise: false }), style.bands.at(-1));
+      assert.equal(evaluate(colour, { band: 0, exercise: true }), style.exercise);
+    }
+  });
+
+  test('one colour for every band is a plain colour, not a match', () => {
+    const one = { ...SETTINGS, readiness: { ...SETTINGS.readiness,
+      coverage: { ...style, bands: ['#123456'] } } };
+    const [, layer] = coverageLayers(one);
+    assert.equal(evaluate(layer.paint['line-color'], { band: 2, exercise: false }), '#123456');
+    assert.equal(layer.paint['line-color'][3], '#123456');
   });
 });

@@ -3,10 +3,10 @@
 Two pages of one real node: its own (the node has no federation, so the page must
 show no partner feature at all), and the same node as the web layer sees it with the
 :class:`~test_partners_api.StubFederation` at the federation plug point and a picture
-of three tracks this test publishes (:class:`FederatedView`: alerts, users, sensors and
-stats stay the running node's).  The Partners panel must show the three partners with
-the right states, colours, ages, rates, drops and agreements; the detail panel of a
-track must name the partners that contributed and show its provenance.
+of three tracks this test publishes (:class:`FederatedView`: alerts, users, sensors,
+readiness and stats stay the running node's).  The Partners panel must show the three
+partners with the right states, colours, ages, rates, drops and agreements; the detail
+panel of a track must name the partners that contributed and show its provenance.
 
 As in ``test_map_browser``, requests off the node are aborted and recorded, any HTTP
 error or script error fails the test, and screenshots are left in ``test-artifacts/``.
@@ -34,6 +34,7 @@ from skyshare.auth import Sessions
 from skyshare.config import NodeConfig, SyntheticConfig
 from skyshare.node import Node
 from skyshare.picture import Picture
+from skyshare.readiness.monitor import Readiness
 from skyshare.sources.base import SensorStatus
 from skyshare.web.app import PipelineStats, create_app
 from skyshare.web.federation_view import FederationView
@@ -83,6 +84,10 @@ class FederatedView:
     @property
     def anonymous_read(self) -> bool:
         return self.node.anonymous_read
+
+    @property
+    def readiness(self) -> Readiness:
+        return self.node.readiness  # the map reads its coverage outlines
 
 
 @dataclass

@@ -72,8 +72,10 @@ export function badges(alert) {
   return out;
 }
 
-// the aircraft as a person names it: callsign and ICAO address, whichever are known
+// the aircraft as a person names it: callsign and ICAO address, whichever are known;
+// a readiness alert (sensor silent or degraded) names its sensor instead
 export function aircraftName(alert) {
+  if (alert.sensor) return `sensor ${alert.sensor}`;
   return [alert.callsign, alert.icao24].filter(Boolean).join(' · ') || `track ${alert.track_id}`;
 }
 

@@ -3,6 +3,7 @@
 
 import { SETTINGS } from './settings.js';
 import { startAlerts } from './alerts.js';
+import { startCoverage } from './coverage.js';
 import { altitude, isNum, rate, speed } from './format.js';
 import { makeFilter, visibleSlots } from './filters.js';
 import { formatHash, parseHash } from './hash.js';
@@ -48,7 +49,8 @@ function elements(doc) {
   const $ = (id) => doc.getElementById(id);
   return { banner: $('banner'), map: $('map'), labels: $('labels'), search: $('search'),
     legend: $('legend'), sources: $('sources'), measure: $('measure'),
-    measureReadout: $('measure-readout'), sensors: $('sensors'), panel: $('panel'),
+    measureReadout: $('measure-readout'), coverage: $('coverage'), sensors: $('sensors'),
+    panel: $('panel'),
     partnersSection: $('partners-section'), partners: $('partners'),
     status: $('status'), nodeName: $('node-name'),
     alerts: { root: $('alerts'), count: $('alert-count'), login: $('login'),
@@ -297,6 +299,7 @@ async function main() {
   const tiles = { url: meta('skyshare-tile-url') || SETTINGS.basemap.tileUrl,
     attribution: meta('skyshare-tile-attribution') };
   view = await createMap(libs, els, fromHash.view, tiles);
+  startCoverage(view.map, els.coverage, SETTINGS);
   measure = new MeasureTool(view.map, els.measureReadout, SETTINGS.units.distance);
   els.measure.addEventListener('click', () => {
     els.measure.setAttribute('aria-pressed', String(measure.toggle()));

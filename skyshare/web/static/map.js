@@ -1,10 +1,12 @@
 // The MapLibre map: offline basemap, the WebGL aircraft layer (symbols, halos, trails),
-// sensor positions and the measuring line. Everything the map shows comes from
+// sensor positions, their observed coverage outlines and the measuring line. Everything the map shows comes from
 // arguments; nothing here fetches or keeps app state.
 
 import { rgb } from './instances.js';
 
 const EMPTY = Object.freeze({ type: 'FeatureCollection', features: [] });
+// the coverage outline layers, bottom first: the altitude bands, then band 0 (all altitudes)
+export const COVERAGE_LAYERS = Object.freeze(['coverage-bands', 'coverage-all']);
 
 // an aircraft silhouette pointing north, `size` px square, as MapLibre image data
 export function aircraftImage(colour, size, outline = '#0b1a2b') {
@@ -98,7 +100,7 @@ export function addBasemap(map, topology, topojson, settings, withLand) {
   const land = { ...countryShapes, features: countryShapes.features.map(unwrapFeature) };
   const borders = splitLines(topojson.mesh(topology, countries, (a, b) => a !== b));
   const coast = splitLines(topojson.mesh(topology, countries, (a, b) => a === b));
-  const before = map.getLayer('sensors') ? 'sensors' : undefined;
+  const before = [...COVERAGE_LAYERS, 'sensors'].find((id) => map.getLayer(id));
   map.addSource('land', { type: 'geojson', data: land });
   map.addSource('borders', { type: 'geojson', data: borders });
   map.addSource('coast', { type: 'geojson', data: coast });
@@ -112,10 +114,35 @@ export function addBasemap(map, topology, topojson, settings, withLand) {
     paint: { 'line-color': c.border, 'line-width': 0.6, 'line-dasharray': [3, 2] } }, before);
 }
 
-// the map's own GeoJSON layers: measuring line and sensor positions
+// the line layers of GET /api/readiness/coverage's polygons (settings.readiness.coverage):
+// band 0 (every altitude) wide and solid, the altitude bands thin and dashed, each band
+// in its colour, an exercise sensor's in the exercise colour
+export function coverageLayers(settings) {
+  const style = settings.readiness.coverage;
+  const last = style.bands[style.bands.length - 1];
+  const byBand = style.bands.length > 1
+    ? ['match', ['get', 'band'], ...style.bands.slice(0, -1).flatMap((c, i) => [i, c]), last]
+    : last;
+  const colour = ['case', ['==', ['get', 'exercise'], true], style.exercise, byBand];
+  const [bands, all] = COVERAGE_LAYERS;
+  return [
+    { id: bands, type: 'line', source: 'coverage', filter: ['>', ['get', 'band'], 0],
+      layout: { 'line-join': 'round' },
+      paint: { 'line-color': colour, 'line-width': style.bandWidth,
+        'line-dasharray': style.bandDash, 'line-opacity': style.opacity } },
+    { id: all, type: 'line', source: 'coverage', filter: ['==', ['get', 'band'], 0],
+      layout: { 'line-join': 'round' },
+      paint: { 'line-color': colour, 'line-width': style.width,
+        'line-opacity': style.opacity } },
+  ];
+}
+
+// the map's own GeoJSON layers: coverage outlines, sensor positions and measuring line
 export function addOverlayLayers(map, settings) {
   map.addSource('measure', { type: 'geojson', data: EMPTY });
   map.addSource('sensors', { type: 'geojson', data: EMPTY });
+  map.addSource('coverage', { type: 'geojson', data: EMPTY });
+  for (const layer of coverageLayers(settings)) map.addLayer(layer);
   map.addLayer({ id: 'sensors', type: 'circle', source: 'sensors',
     paint: { 'circle-radius': 5, 'circle-color': ['case', ['get', 'up'],
       settings.sensors.upColour, settings.sensors.downColour],

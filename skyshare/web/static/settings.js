@@ -68,6 +68,28 @@ export const SETTINGS = Object.freeze({
   partners: { path: '/api/partners', pollMs: 2000,
     provenancePath: '/api/tracks/{id}/provenance',
     colours: { connected: '#5fd35f', lagging: '#ffb300', down: '#ff5252' } },
+  // the readiness page (/readiness) and the map's observed coverage outlines: the APIs,
+  // how often each is read, the colour of each sensor, partner and node state, and how
+  // the outlines are drawn (`bands`: band 0 is every altitude, then the node's bands
+  // from low to high; the last colour serves any further band)
+  readiness: {
+    path: '/api/readiness',
+    coveragePath: '/api/readiness/coverage',
+    alertsPath: '/api/alerts?all=1&resolved=0',
+    alertRules: ['sensor_silent', 'sensor_degraded'],
+    pollMs: 3000,
+    coveragePollMs: 30000,
+    colours: { ok: '#5fd35f', degraded: '#ffb300', silent: '#ff5252', waiting: '#90a4ae',
+      impaired: '#ff5252', connected: '#5fd35f', lagging: '#ffb300', down: '#ff5252',
+      unknown: '#90a4ae' },
+    sparkline: { width: 180, height: 36, messages: '#29b6f6', errors: '#ff5252' },
+    polar: { size: 132, ring: '#35506a' },
+    coverage: {
+      bands: ['#80deea', '#ffab91', '#fff59d', '#b39ddb'],
+      exercise: '#e040fb',
+      width: 2.5, bandWidth: 1.2, bandDash: [3, 2], opacity: 0.85,
+    },
+  },
   statusPollMs: 2000,
   sensorsPollMs: 5000,
   // how often the aircraft layer is rebuilt from the store (the stream sends a delta a
