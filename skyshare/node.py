@@ -358,8 +358,11 @@ class Node:
             cfg.name, alerts, self.audit, airspace=self.volumes,
             volumes=self.volumes.volumes if self.volumes is not None else (),
             owners=self.owners,
-            coverage=(SensorRangeCoverage(placed, alerts.coverage_nm, antennas, working)
-                      if placed else None),
+            coverage=(SensorRangeCoverage(
+                placed, alerts.coverage_nm, antennas, working,
+                indices=tuple(s.index for s in placed_specs),
+                observed=lambda i, lat, lon, alt: readiness.coverage.reach_nm(
+                    i, lat, lon, alt, time.time())) if placed else None),
             sensors=readiness,
             first_serial=self.audit.head()[0] + 1)  # ids never repeat within one log
         self.alerts.restore(case_entries(self.audit))  # the cases shown before a restart

@@ -90,10 +90,18 @@ class Coverage(Protocol):
     """Where the node's sensors can see: how far inside their coverage a point is."""
 
     def depth_nm(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
-                 alt_ft: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+                 alt_ft: npt.NDArray[np.float64],
+                 sensors: npt.NDArray[np.uint64] | None = None) -> npt.NDArray[np.float64]:
         """Distance (NM) from each point at ``alt_ft`` (NaN: unknown) to the edge of
-        coverage; negative outside."""
+        coverage; negative outside.  ``sensors``: per point, the bit mask of the
+        sensors whose coverage counts (those that heard the aircraft); None: all."""
         ...
+
+
+ObservedReach = Callable[[int, npt.NDArray[np.float64], npt.NDArray[np.float64],
+                          npt.NDArray[np.float64]], npt.NDArray[np.float32]]
+"""(sensor index, lat, lon, alt ft) -> how far that sensor has been seen to reach at
+each point's bearing and altitude band (NM; 0: nothing seen there)."""
 
 
 HORIZON_NM_PER_SQRT_FT: Final = 1.23
@@ -116,32 +124,47 @@ class SensorRangeCoverage:
     transponder).  ``antennas_ft``: each sensor's antenna height (missing: 0); an
     unknown altitude is given the whole ``range_nm``.
 
-    ``working`` (when given) says, at each evaluation, which of the sensors work: a
-    sensor that failed (disconnected, or silent for readiness) covers nothing, so the
-    aircraft it alone heard going quiet are not taken for lost transponders.
-
-    A first approximation until readiness measures each sensor's real outline.
+    ``indices``: each position's sensor index, the bit of a track's ``sensors`` mask
+    (default 0, 1, ...): with ``sensors`` given, a point is judged only by the sensors
+    that heard its aircraft, so an aircraft a partner alone reported, or a radar alone
+    saw, is not declared lost inside a receiver's circle it never was heard in.
+    ``working`` (when given) says, at each evaluation, which of the sensors work (in
+    position order): a sensor that failed (disconnected, or silent for readiness)
+    covers nothing.  ``observed`` (readiness' coverage outlines) caps each sensor's
+    reach at how far it has actually been seen to reach at that bearing and altitude:
+    a sensor covers only where it has seen aircraft in the last hour.
     """
 
     positions: tuple[tuple[float, float], ...]
     range_nm: float = 200.0
     antennas_ft: tuple[float, ...] = ()
     working: Callable[[], Sequence[bool]] | None = None
+    indices: tuple[int, ...] = ()
+    observed: ObservedReach | None = None
 
     def depth_nm(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
-                 alt_ft: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+                 alt_ft: npt.NDArray[np.float64],
+                 sensors: npt.NDArray[np.uint64] | None = None) -> npt.NDArray[np.float64]:
         depth = np.full(len(lat), -np.inf)
         known = np.isfinite(alt_ft)
         working = list(self.working()) if self.working is not None else []
         for i, (s_lat, s_lon) in enumerate(self.positions):
             if i < len(working) and not working[i]:
                 continue
+            index = self.indices[i] if i < len(self.indices) else i
+            heard = (np.ones(len(lat), bool) if sensors is None
+                     else ((sensors >> np.uint64(index)) & np.uint64(1)).astype(bool))
+            if not heard.any():
+                continue
             antenna = self.antennas_ft[i] if i < len(self.antennas_ft) else 0.0
             reach = np.where(known, np.minimum(self.range_nm,
                                                radio_horizon_nm(np.where(known, alt_ft, 0.0),
                                                                 antenna)),
                              self.range_nm)
-            depth = np.maximum(depth, reach - distance_nm(lat, lon, s_lat, s_lon))
+            if self.observed is not None:
+                reach = np.minimum(reach, self.observed(index, lat, lon, alt_ft))
+            inside = reach - distance_nm(lat, lon, s_lat, s_lon)
+            depth = np.maximum(depth, np.where(heard, inside, -np.inf))
         return depth
 
 
@@ -174,7 +197,10 @@ class RulesConfig:
     loss_after_s: float = 20.0
     """Transponder loss: no position for this long..."""
     loss_depth_nm: float = 30.0
-    """...while at least this far inside coverage (nearer the edge it is leaving coverage)."""
+    """...while at least this far inside coverage (nearer the edge it is leaving coverage)..."""
+    loss_min_alt_ft: float = 3000.0
+    """...unless it was last seen below this altitude and not climbing: an aircraft on
+    approach lands (and changes to surface messages) or goes below low-level coverage."""
     volume_kinds: tuple[str, ...] = field(default_factory=tuple)
     """The class of each airspace volume, by index (set by the engine from the airspace)."""
 
@@ -247,8 +273,10 @@ def transponder_loss_conditions(tracks: TrackBatch, now: float, config: RulesCon
                                 coverage: Coverage | None) -> Conditions:
     """Tracks that primary radar still sees while their transponder is silent
     (``PRIMARY_ONLY``, value NaN), and tracks with no position for ``loss_after_s``
-    whose last one was deep in coverage at their last altitude (value: seconds since
-    it).
+    whose last one was deep in the coverage of the node's own sensors that heard them,
+    at their last altitude (value: seconds since it), unless that was low and not
+    climbing (``loss_min_alt_ft``: a landing).  A track no sensor of ours heard
+    (a partner's alone) is its partner's to judge.
 
     Without a coverage model a silent track cannot be told from one that flew out of
     range, so only the first kind is raised.  Ground tracks are exempt (parked aircraft
@@ -260,12 +288,15 @@ def transponder_loss_conditions(tracks: TrackBatch, now: float, config: RulesCon
     if coverage is None:
         return seen
     silent = now - tracks["last_pos"] >= config.loss_after_s
-    candidates = np.flatnonzero(silent & airborne & np.isfinite(tracks["lat"]))
+    alt_all = np.where(np.isfinite(tracks["alt"]), tracks["alt"], tracks["alt_geo"])
+    with np.errstate(invalid="ignore"):
+        landing = (alt_all < config.loss_min_alt_ft) & ~(tracks["vertical_rate"] > 0)
+    candidates = np.flatnonzero(silent & airborne & ~landing & np.isfinite(tracks["lat"]))
     if not len(candidates):
         return seen
-    alt = np.where(np.isfinite(tracks["alt"]), tracks["alt"], tracks["alt_geo"])[candidates]
+    alt = alt_all[candidates]
     depth = coverage.depth_nm(tracks["lat"][candidates], tracks["lon"][candidates],
-                              alt.astype(np.float64))
+                              alt.astype(np.float64), tracks["sensors"][candidates])
     rows = candidates[depth >= config.loss_depth_nm]
     lost = _conditions(Rule.TRANSPONDER_LOSS, tracks, rows, now - tracks["last_pos"][rows])
     return np.concatenate([seen, lost])

@@ -181,6 +181,25 @@ class CoverageOutlines:
                 return np.zeros(self.grid.shape[2:], np.float32)
             return self.grid[sensor, live].max(axis=0)  # type: ignore[no-any-return]
 
+    def reach_nm(self, sensor: int, lat: npt.NDArray[np.float64],
+                 lon: npt.NDArray[np.float64], alt_ft: npt.NDArray[np.float64], now: float
+                 ) -> npt.NDArray[np.float32]:
+        """How far ``sensor`` has been seen to reach at each point's bearing, in the
+        point's altitude band (every altitude when unknown); 0 where it saw nothing."""
+        if not 0 <= sensor < len(self.names) or not math.isfinite(self.site_lat[sensor]):
+            return np.zeros(len(lat), np.float32)
+        grid = self.outline(sensor, now)
+        p1, p2 = np.radians(self.site_lat[sensor]), np.radians(lat)
+        dl = np.radians(lon - self.site_lon[sensor])
+        bearing = np.degrees(np.arctan2(np.sin(dl) * np.cos(p2), np.cos(p1) * np.sin(p2)
+                                        - np.sin(p1) * np.cos(p2) * np.cos(dl))) % 360.0
+        bins = (bearing // self.config.coverage_bearing_deg).astype(np.intp)
+        bins = np.clip(bins, 0, grid.shape[1] - 1)
+        known = np.isfinite(alt_ft)
+        band = np.where(known, 1 + np.searchsorted(self.edges, np.where(known, alt_ft, 0.0),
+                                                   side="right"), 0)
+        return grid[band, bins]  # type: ignore[no-any-return]
+
     def summary(self, sensor: int, now: float) -> dict[str, Any] | None:
         """The outline in numbers (None: the sensor has no position)."""
         if not math.isfinite(self.site_lat[sensor]):

@@ -68,11 +68,13 @@ def oracle(t: np.ndarray, cfg: RulesConfig, coverage: SensorRangeCoverage) -> se
         fast = math.isfinite(vr) and vr <= -cfg.descent_fpm
         if airborne and fast and alt >= cfg.descent_min_alt_ft:
             out.add((Rule.ABNORMAL_DESCENT, tid))
-        if airborne and NOW - row["last_pos"] >= cfg.loss_after_s:
+        landing = alt < cfg.loss_min_alt_ft and not vr > 0
+        if airborne and NOW - row["last_pos"] >= cfg.loss_after_s and not landing:
             lat, lon = float(row["lat"]), float(row["lon"])
             reach = (coverage.range_nm if not math.isfinite(alt) else
                      min(coverage.range_nm, 1.23 * math.sqrt(max(alt, 0.0))))
-            depth = max(reach - haversine_nm(lat, lon, *p) for p in coverage.positions)
+            heard = [p for i, p in enumerate(coverage.positions) if int(row["sensors"]) >> i & 1]
+            depth = max((reach - haversine_nm(lat, lon, *p) for p in heard), default=-math.inf)
             if depth >= cfg.loss_depth_nm:
                 out.add((Rule.TRANSPONDER_LOSS, tid))
     return out
@@ -114,6 +116,7 @@ def test_leaving_coverage_is_not_transponder_loss() -> None:
     t["lat"], t["lon"] = [48.0, 48.0], [10.0, 10.0 + 190 / 60 / math.cos(math.radians(48))]
     t["alt"] = 30000
     t["last_pos"] = NOW - 30
+    t["sensors"] = 1
     coverage = SensorRangeCoverage(((48.0, 10.0),), range_nm=200)
     got = evaluate(t, NOW, RulesConfig(), coverage=coverage)
     # the first went silent overhead the receiver; the second 190 NM out, near the edge
@@ -121,20 +124,67 @@ def test_leaving_coverage_is_not_transponder_loss() -> None:
 
 
 def test_below_the_radio_horizon_is_not_transponder_loss() -> None:
-    """At 2,000 ft a receiver on the ground hears an aircraft to about 55 NM (1.23
-    sqrt(2000)); one falling silent 80 NM away went below its horizon."""
+    """At 3,500 ft a receiver on the ground hears an aircraft to about 73 NM (1.23
+    sqrt(3500)); one falling silent 80 NM away went below its horizon."""
     t = empty_tracks(3)
     t["track_id"] = [1, 2, 3]
     t["squawk"] = 1000
     t["lat"] = 48.0
     t["lon"] = [10.0 + d / 60 / math.cos(math.radians(48)) for d in (20.0, 80.0, 80.0)]
-    t["alt"] = [2000.0, 2000.0, np.nan]  # the last: altitude unknown, the whole range
+    t["alt"] = [3500.0, 3500.0, np.nan]  # the last: altitude unknown, the whole range
     t["last_pos"] = NOW - 30
+    t["sensors"] = 1
     got = evaluate(t, NOW, RulesConfig(), coverage=SensorRangeCoverage(((48.0, 10.0),)))
     assert got[got["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1, 3]
     high = SensorRangeCoverage(((48.0, 10.0),), antennas_ft=(5000.0,))  # on a mountain
     got = evaluate(t, NOW, RulesConfig(), coverage=high)
     assert got[got["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1, 2, 3]
+
+
+def test_only_the_sensors_that_heard_it_and_where_they_saw_judge_a_silent_track() -> None:
+    """Sensor 7 (at 48 N 10 E) and sensor 2 (at 46 N 4 E): a track above sensor 7 heard
+    only by sensor 2 is not lost in sensor 7's circle; one no sensor of ours heard (a
+    partner's) is not judged at all; a failed sensor covers nothing; and with observed
+    outlines a sensor covers only as far as it has seen aircraft at that bearing."""
+    t = empty_tracks(4)
+    t["track_id"] = [1, 2, 3, 4]
+    t["squawk"] = 1000
+    t["lat"], t["lon"], t["alt"] = 48.0, 10.2, 30000.0
+    t["last_pos"] = NOW - 30
+    t["sensors"] = [1 << 7, 1 << 2, 0, (1 << 7) | (1 << 2)]
+    positions = ((48.0, 10.0), (46.0, 4.0))
+    plain = SensorRangeCoverage(positions, indices=(7, 2))
+    lost = evaluate(t, NOW, RulesConfig(), coverage=plain)
+    assert lost[lost["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1, 4]
+    down = SensorRangeCoverage(positions, indices=(7, 2), working=lambda: [False, True])
+    lost = evaluate(t, NOW, RulesConfig(), coverage=down)
+    assert not (lost["rule"] == Rule.TRANSPONDER_LOSS).any()
+    asked: list[int] = []
+
+    def seen_to(index: int, lat: np.ndarray, lon: np.ndarray, alt: np.ndarray) -> np.ndarray:
+        asked.append(index)
+        return np.full(len(lat), 40.0 if index == 7 else 0.0, np.float32)
+
+    near = SensorRangeCoverage(positions, indices=(7, 2), observed=seen_to)
+    lost = evaluate(t, NOW, RulesConfig(), coverage=near)  # 8 NM inside a 40-NM outline
+    assert lost[lost["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1, 4]
+    assert set(asked) == {7, 2}
+    short = SensorRangeCoverage(positions, indices=(7, 2),
+                                observed=lambda i, lat, lon, alt: np.full(len(lat), 20.0))
+    lost = evaluate(t, NOW, RulesConfig(), coverage=short)  # only 12 NM inside: too near
+    assert not (lost["rule"] == Rule.TRANSPONDER_LOSS).any()
+
+
+def test_low_and_not_climbing_is_a_landing_not_a_loss() -> None:
+    t = empty_tracks(3)
+    t["track_id"] = [1, 2, 3]
+    t["squawk"] = 1000
+    t["lat"], t["lon"], t["alt"] = 48.0, 10.1, 2000.0  # 4 NM from the receiver
+    t["vertical_rate"] = [-700.0, np.nan, 1500.0]  # descending, unknown, climbing out
+    t["last_pos"] = NOW - 30
+    t["sensors"] = 1
+    got = evaluate(t, NOW, RulesConfig(), coverage=SensorRangeCoverage(((48.0, 10.0),)))
+    assert got[got["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [3]
 
 
 def test_distance_agrees_with_a_known_value() -> None:

@@ -205,3 +205,21 @@ def test_geojson_vertices_lie_at_the_outline_ranges() -> None:
     (feature,) = (f for f in sparse.geojson(T0)["features"] if f["properties"]["band"] == 0)
     assert feature["geometry"]["coordinates"][0][1] == [SITE[1], SITE[0]]  # closed at the site
     assert bands[0]["properties"]["exercise"] is True
+
+
+def test_reach_is_the_outline_at_each_points_bearing_and_band() -> None:
+    config = ReadinessConfig()
+    outlines = CoverageOutlines(config, ["s"], [SITE])
+    r = empty_reports(2)  # seen: 60 NM due north at 30,000 ft, 30 NM due east, no altitude
+    r["lat"], r["lon"] = [SITE[0] + 1.0, SITE[0]], [SITE[1], SITE[1] + 30 / 60 / 0.7238]
+    r["alt_baro"] = [30000.0, np.nan]
+    outlines.observe_reports(r, T0)
+    lat = np.array([SITE[0] + 0.5, SITE[0] + 0.5, SITE[0], SITE[0] - 0.5])
+    lon = np.array([SITE[1], SITE[1], SITE[1] + 0.2, SITE[1]])
+    alt = np.array([35000.0, 5000.0, np.nan, 30000.0])
+    reach = outlines.reach_nm(0, lat, lon, alt, T0)
+    assert math.isclose(reach[0], 60.0, rel_tol=0.01)  # north, high: seen that far
+    assert reach[1] == 0.0  # north but low: nothing seen in that band
+    assert math.isclose(reach[2], 30.0, rel_tol=0.02)  # east, any altitude
+    assert reach[3] == 0.0  # south: never seen
+    assert not outlines.reach_nm(5, lat, lon, alt, T0).any()  # not a sensor
