@@ -72,12 +72,14 @@ class LastExercise:
     """The newest readable summary in ``folder``, read again only when the folder's
     files change."""
 
-    folder: Path
+    folder: Path | None  # None: a node without a data folder has no exercises
     _seen: tuple[tuple[str, float], ...] = ()
     _result: ExerciseResult | None = None
     _bad: set[str] = field(default_factory=set)
 
     def get(self) -> ExerciseResult | None:
+        if self.folder is None:
+            return None
         try:
             files = sorted(self.folder.glob("*.json"))
             listing = tuple((p.name, p.stat().st_mtime) for p in files)

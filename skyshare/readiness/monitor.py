@@ -10,7 +10,8 @@ Three threads touch it, each through one method:
   (:func:`~skyshare.readiness.assess.assess`), publishing the result in
   :attr:`Readiness.sensors` (a tuple replaced whole, so readers need no lock);
 - the alert service and the web layer read :attr:`Readiness.sensors`,
-  :meth:`Readiness.conditions` and the JSON views.
+  :meth:`Readiness.sensor_conditions`, :meth:`Readiness.working` and the JSON
+  views.
 """
 
 from __future__ import annotations
@@ -64,8 +65,7 @@ class Readiness:
         self.clocks = ClockWatch(config.clock_window_s)
         self.coverage = CoverageOutlines(config, [s.name for s in specs],
                                          [(s.lat, s.lon) for s in specs])
-        self.exercises = LastExercise(data_dir / FOLDER if data_dir is not None
-                                      else Path("/nonexistent"))
+        self.exercises = LastExercise(data_dir / FOLDER if data_dir is not None else None)
         self._decoded = np.zeros(max(n, 1), np.int64)  # reports per sensor, since start
         self._lock = threading.Lock()  # _decoded: the pipeline adds, sample reads
         self._last = np.zeros((max(n, 1), len(COLUMNS)), np.int64)  # counters at last sample

@@ -36,8 +36,7 @@ Routes
                   "missed", "false_alerts", "file", "partner": {...} | null} | null,
      "thresholds": {...}}
 
-Times are UNIX s, rates per second, ranges NM.  Reading is open as the picture is
-(``auth.anonymous_read``).
+Times are UNIX s, rates per second, ranges NM.  Reading is open, as the picture is.
 """
 
 from __future__ import annotations
