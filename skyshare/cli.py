@@ -50,7 +50,8 @@ examples:
   skyshare run --beast-connect rx1:30005 --sbs-connect rx2:30003 --http 0.0.0.0:8080
   skyshare run node.yaml                                 # sensors, ports and data dir from YAML
   skyshare run node.yaml --http 127.0.0.1:9090          # flags override the file
-then open the printed URL; the API is under /api (see README).
+then open the printed URL; the API is under /api (see README), each sensor's and
+partner's health at /readiness (thresholds: the YAML readiness: section).
 ASTERIX radars (format: asterix, udp: PORT, position, radar noise) and the picture as
 CAT062 (outputs:) are set in the YAML file: see "Radars (ASTERIX)" in the README.
 """

@@ -2,9 +2,11 @@
 one node process per partner, frames over real sockets.
 
 A short scenario (an aircraft squawking 7500 in west's airspace just before it crosses
-into east's): the alert is detected, reaches both partners, is acknowledged by the
-scripted duty officer and handed over to east at the border; the summary, the report and
-each node's copy are written; every alert entry in every audit log is EXERCISE."""
+into east's; east's receiver degrades, then west's fails): the alert is detected,
+reaches both partners, is acknowledged by the scripted duty officer and handed over to
+east at the border; each receiver's trouble raises its readiness alert on its own node,
+and west's outage raises no transponder loss; the summary, the report and each node's
+copy are written; every alert entry in every audit log is EXERCISE."""
 
 from __future__ import annotations
 
@@ -28,7 +30,10 @@ def test_a_scenario_runs_through_live_nodes_and_is_scored(tmp_path: Path) -> Non
         aircraft=[{"name": "A", "callsign": "TST1", "icao24": "abc123", "squawk": 2000,
                    "route": [[49.6, 6.8], [49.6, 9.0]], "altitude_ft": 35000,
                    "speed_kt": 450}],
-        events=[{"at_s": 8, "aircraft": "A", "squawk": 7500}])
+        events=[{"at_s": 8, "aircraft": "A", "squawk": 7500},
+                {"at_s": 20, "sensor": "e", "degrade": {"duration_s": 40, "loss": 0.3,
+                                                        "garbage": 0.5}},
+                {"at_s": 28, "sensor": "w", "fail": {"duration_s": 45}}])
     path = tmp_path / "short.yaml"
     path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
     out = tmp_path / "run"
@@ -42,6 +47,13 @@ def test_a_scenario_runs_through_live_nodes_and_is_scored(tmp_path: Path) -> Non
     assert (out / "report.html").stat().st_size > 1000
     events = {e["kind"]: e for e in summary["events"]}
     squawk, crossing = events["squawk"], events["border_crossing"]
+    # readiness: west's receiver fails, east's degrades; each raised on its own node
+    for kind, partner in (("sensor_failure", "west"), ("sensor_degraded", "east")):
+        assert events[kind]["outcome"] == "detected", events[kind]
+        assert events[kind]["detected_by"] == partner and events[kind]["reached"][partner]
+    # a receiver's outage is not a flood of lost transponders
+    assert not [f for f in summary["false_alerts"] if f["rule"] == "transponder_loss"], \
+        summary["false_alerts"]
     assert squawk["outcome"] == "detected", squawk
     assert squawk["responsible"] == ["west"]
     assert squawk["reached"]["west"] is not None and squawk["acknowledged_s"] is not None

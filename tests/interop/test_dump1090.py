@@ -237,3 +237,60 @@ def test_dump1090_decodes_skyshare_synthetic_beast() -> None:
         sel = (icao == addr) & np.isfinite(reports["lat"])
         d = np.hypot(reports["lat"][sel] - lat, reports["lon"][sel] - lon).min()
         assert d < 2e-5, (addr, d)
+
+
+def test_readiness_of_a_live_node_fed_by_dump1090(
+        dump1090_iq: tuple[subprocess.Popen[bytes], list[int]], data_dir: Path,
+        tmp_path: Path) -> None:
+    """A node reads dump1090's Beast; readiness counts what dump1090 sent (its AVR port
+    the oracle), finds nothing erroneous, sees dump1090's 12 MHz clock, and once the
+    capture is over calls the sensor silent although its connection stays up (a
+    receiver that stopped hearing): a ``sensor_silent`` alert through the workflow."""
+    import httpx
+    from web.nodes import node_in_thread  # tests/ is on sys.path (tests.interop's root)
+
+    from skyshare.config import NodeConfig
+    from skyshare.node import Node, free_port
+    from skyshare.readiness.settings import ReadinessConfig
+
+    proc, (beast_port, avr_port, _) = dump1090_iq
+    avr = Lines(avr_port)
+    spec = SensorSpec(name="dump1090", index=0, format="beast", mode="connect",
+                      host="127.0.0.1", port=beast_port, lat=43.6, lon=1.4)
+    node = Node(NodeConfig(name="interop", partner="home", http_port=free_port(),
+                           data_dir=tmp_path, sensors=(spec,),
+                           readiness=ReadinessConfig(silent_after_s=4)))
+    with node_in_thread(node) as base:
+        def sensor() -> dict[str, object]:
+            doc = httpx.get(f"{base}/api/readiness", timeout=5).json()
+            return doc["sensors"][0]  # type: ignore[no-any-return]
+
+        deadline = time.monotonic() + 10
+        while not sensor()["connected"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert proc.stdin is not None
+        proc.stdin.write((data_dir / "iq" / "modes1_2p4MHz_uc8.iq").read_bytes())
+        proc.stdin.flush()
+        time.sleep(2.0)  # dump1090 flushes its network buffers on a timer
+        heard = sensor()
+        avr.pump()
+        avr.close()
+        sent = [ln for ln in avr.lines() if ln.startswith("*") and len(ln) > 6]
+        totals = heard["totals"]
+        assert isinstance(totals, dict) and totals["messages"] == len(sent) > 150
+        assert heard["state"] == "ok" and heard["error_ratio"] == 0
+        assert 0 < heard["decoded_ratio"] <= 1  # type: ignore[operator]
+        clock = heard["clock"]
+        assert isinstance(clock, dict) and clock["samples"] >= 1 and clock["resets"] == 0
+        deadline = time.monotonic() + 20
+        while sensor()["state"] != "silent" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        quiet = sensor()
+        assert quiet["state"] == "silent" and quiet["connected"] is True
+        deadline = time.monotonic() + 10
+        cases: list[dict[str, object]] = []
+        while not cases and time.monotonic() < deadline:
+            listing = httpx.get(f"{base}/api/alerts?all=1", timeout=5).json()["alerts"]
+            cases = [c for c in listing if c["sensor"] == "dump1090"]
+            time.sleep(0.3)
+        assert cases and cases[0]["rule"] == "sensor_silent" and not cases[0]["exercise"]
