@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_egress.py
 	$(BIN)/python bench/bench_partners.py
+	$(BIN)/python bench/bench_readiness.py
 	$(BIN)/python bench/bench_federation.py
 
 clean:

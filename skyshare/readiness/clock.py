@@ -61,9 +61,12 @@ class ClockWatch:
         if not len(frames):
             return
         stamped = (frames["flags"] & FrameFlag.CLOCK_VALID) != 0
-        if not stamped.any():
+        if stamped.all():
+            f = frames  # the usual case: no copy
+        elif stamped.any():
+            f = frames[stamped]
+        else:
             return
-        f = frames[stamped]
         sensors = f["sensor"]
         if sensors[0] == sensors[-1] and (sensors == sensors[0]).all():  # one read: usual
             self._add(int(sensors[0]), f)

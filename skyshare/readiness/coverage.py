@@ -53,11 +53,14 @@ _SCHEMA: Final = pa.schema([("sensor", pa.string()), ("bucket", pa.int64()),
 @nb.njit(cache=True, nogil=True)
 def _add_positions(grid: npt.NDArray[np.float32], slot: int, sensor: npt.NDArray[np.uint16],
                    lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
-                   alt_ft: npt.NDArray[np.float64], site_lat: npt.NDArray[np.float64],
+                   alt_ft: npt.NDArray[np.floating], alt_other: npt.NDArray[np.floating],
+                   site_lat: npt.NDArray[np.float64],
                    site_lon: npt.NDArray[np.float64], edges: npt.NDArray[np.float64],
                    bin_deg: float, max_nm: float) -> int:
-    """Extend the outline ``grid[sensor, slot, band, bin]`` by each position; returns
-    the positions used (a known sensor, a finite position within ``max_nm``)."""
+    """Extend the outline ``grid[sensor, slot, band, bin]`` by each position (its
+    altitude ``alt_ft``, else ``alt_other``); returns the positions used (a known
+    sensor, a finite position within ``max_nm``).  The columns may be strided views of
+    a report batch: nothing is copied."""
     n_sensors, _, _, bins = grid.shape
     used = 0
     for i in range(sensor.shape[0]):
@@ -76,8 +79,9 @@ def _add_positions(grid: npt.NDArray[np.float32], slot: int, sensor: npt.NDArray
         x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
         bearing = math.degrees(math.atan2(y, x)) % 360.0
         _extend(grid, s, slot, 0, int(bearing // bin_deg) % bins, dist)
-        if np.isfinite(alt_ft[i]):
-            band = 1 + np.searchsorted(edges, alt_ft[i], side="right")
+        alt = alt_ft[i] if np.isfinite(alt_ft[i]) else alt_other[i]
+        if np.isfinite(alt):
+            band = 1 + np.searchsorted(edges, alt, side="right")
             _extend(grid, s, slot, band, int(bearing // bin_deg) % bins, dist)
         used += 1
     return used
@@ -137,12 +141,8 @@ class CoverageOutlines:
         """The positions of ``reports`` (rows without one are passed over)."""
         if not len(reports) or not len(self.names):
             return
-        has = np.isfinite(reports["lat"])
-        if not has.any():
-            return
-        r = reports[has]
-        alt = np.where(np.isfinite(r["alt_baro"]), r["alt_baro"], r["alt_geo"])
-        self._add(r["sensor"], r["lat"], r["lon"], alt.astype(np.float64), now)
+        self._add(reports["sensor"], reports["lat"], reports["lon"], reports["alt_baro"],
+                  now, reports["alt_geo"])
 
     def observe_plots(self, plots: PlotBatch, now: float) -> None:
         """Radar plots, placed on WGS-84 from slant range, azimuth and height (a plot
@@ -159,16 +159,17 @@ class CoverageOutlines:
             lat, lon = polar_to_geodetic(mine["range_m"], mine["azimuth_deg"], height,
                                          float(mine["radar_lat"][0]),
                                          float(mine["radar_lon"][0]), float(radar_h[0]))
-            self._add(mine["sensor"], lat, lon, mine["alt"].astype(np.float64), now)
+            self._add(mine["sensor"], lat, lon, mine["alt"], now)
 
     def _add(self, sensor: npt.NDArray[np.uint16], lat: npt.NDArray[np.float64],
-             lon: npt.NDArray[np.float64], alt_ft: npt.NDArray[np.float64], now: float) -> None:
+             lon: npt.NDArray[np.float64], alt_ft: npt.NDArray[np.floating], now: float,
+             alt_other: npt.NDArray[np.floating] | None = None) -> None:
         with self._lock:
             slot = self._slot(now)
             self.used += _add_positions(
-                self.grid, slot, np.ascontiguousarray(sensor), np.ascontiguousarray(lat),
-                np.ascontiguousarray(lon), np.ascontiguousarray(alt_ft), self.site_lat,
-                self.site_lon, self.edges, self.config.coverage_bearing_deg,
+                self.grid, slot, sensor, lat, lon, alt_ft,
+                alt_ft if alt_other is None else alt_other, self.site_lat, self.site_lon,
+                self.edges, self.config.coverage_bearing_deg,
                 self.config.coverage_max_range_nm)
 
     def outline(self, sensor: int, now: float) -> npt.NDArray[np.float32]:
