@@ -30,8 +30,8 @@ import time
 import numpy as np
 
 from skyshare.badinput import BadInput
-from skyshare.pipeline import Pipeline
 from skyshare.model import FrameBatch
+from skyshare.pipeline import Pipeline
 from skyshare.readiness.coverage import warm_up
 from skyshare.readiness.monitor import Readiness
 from skyshare.readiness.settings import ReadinessConfig

@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from web.nodes import node_in_thread  # tests/ is on sys.path (tests.readiness' root)
+from web.nodes import node_in_thread, wait_until  # tests/ is on sys.path
 
 from skyshare.config import NodeConfig, SyntheticConfig
 from skyshare.node import Node, free_port
@@ -82,16 +82,6 @@ def readiness_of(base: str) -> dict[str, Any]:
     return {s["name"]: s for s in doc["sensors"]} | {"": doc}
 
 
-def wait_for(check: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
-
-
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Node, Path]]:
     data_dir = tmp_path_factory.mktemp("ready")
@@ -131,7 +121,7 @@ def test_every_sensor_is_judged_as_it_is(running: tuple[str, Node, Path]) -> Non
             got.setdefault("", r[""])
         return set(wanted) <= set(got)
 
-    wait_for(all_found, 40, "the bad sensors found out")
+    wait_until("the bad sensors found out", all_found, 40)
     got |= {k: v for k, v in readiness_of(base).items() if k.startswith("synthetic")}
     spare, drill, noisy, fast = got["spare"], got["drill"], got["noisy"], got["fast"]
     synthetic, radar = got["synthetic"], got["synthetic-radar"]
@@ -157,8 +147,8 @@ def test_bad_sensors_raise_readiness_alerts_and_a_fed_one_clears(
         listing = httpx.get(f"{base}/api/alerts?all=1", timeout=5).json()["alerts"]
         return {c["sensor"]: c for c in listing if c["sensor"]}
 
-    found = wait_for(lambda: c if {"spare", "drill", "noisy", "fast"} <= set(c := cases())
-                     else None, 40, "readiness alerts")
+    found = wait_until("readiness alerts", lambda: c if {"spare", "drill", "noisy", "fast"}
+                       <= set(c := cases()) else None, 40)
     assert found["spare"]["rule"] == "sensor_silent" and found["drill"]["rule"] == "sensor_silent"
     assert found["noisy"]["rule"] == found["fast"]["rule"] == "sensor_degraded"
     assert found["drill"]["exercise"] is True
@@ -166,8 +156,8 @@ def test_bad_sensors_raise_readiness_alerts_and_a_fed_one_clears(
     assert found["spare"]["partner"] == "home" and "nothing received" in found["spare"]["detail"]
     assert "synthetic" not in found and "synthetic-radar" not in found
     # spare is fed from 14 s on: ok again, its alert cleared (2 evaluations + 10 s)
-    wait_for(lambda: readiness_of(base)["spare"]["state"] == "ok", 40, "spare fed")
-    wait_for(lambda: not cases()["spare"]["condition_active"], 30, "spare's alert cleared")
+    wait_until("spare fed", lambda: readiness_of(base)["spare"]["state"] == "ok", 40)
+    wait_until("spare's alert cleared", lambda: not cases()["spare"]["condition_active"], 30)
     assert cases()["drill"]["condition_active"]
     assert node.readiness.working()[0]  # and it counts for coverage again
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from skyshare.alerts.service import AlertsConfig
 from skyshare.auth import UserStore
@@ -16,6 +17,18 @@ from skyshare.node import Node
 from skyshare.sources.base import SensorSpec
 
 PASSWORD = "correct horse battery"  # every test user's
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
+    """What ``check`` returns once it is true; AssertionError naming ``what`` if it is
+    not within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout_s} s: {what}")
 
 
 @contextmanager

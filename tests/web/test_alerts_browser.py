@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
-from nodes import PASSWORD, alerts_node, node_in_thread  # tests/web, on sys.path
+from nodes import PASSWORD, alerts_node, node_in_thread, wait_until  # tests/web, on sys.path
 from test_alerts_api import BORDER_LON, regions_file
 from test_map_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, pixels_near_centre
 
@@ -83,16 +83,6 @@ def listed(base: str, client: httpx.Client | None = None) -> list[dict[str, Any]
 
 def case(base: str, alert_id: str) -> dict[str, Any]:
     return next(a for a in listed(base) if a["id"] == alert_id)
-
-
-def wait_until(what: str, check: Any, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout_s} s: {what}")
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
-from nodes import node_in_thread  # tests/web, on sys.path for its tests
+from nodes import node_in_thread, wait_until  # tests/web, on sys.path for its tests
 from test_map_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, pixels_near_centre
 from test_partners_api import StubFederation, serve_app
 
@@ -93,16 +93,6 @@ class Served:
     external: list[str] = field(default_factory=list)  # requests the pages tried elsewhere
     errors: list[str] = field(default_factory=list)  # script errors, unexpected HTTP errors
     allowed: list[tuple[str, int]] = field(default_factory=list)  # (path, status) provoked
-
-
-def wait_until(what: str, check: Any, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout_s} s: {what}")
 
 
 def readiness(base: str) -> dict[str, Any]:
