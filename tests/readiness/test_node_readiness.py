@@ -134,7 +134,10 @@ def test_every_sensor_is_judged_as_it_is(running: tuple[str, Node, Path]) -> Non
     assert noisy["totals"]["bad_input"].get("beast-garbage", 0) > 0
     assert fast["clock"] is not None and fast["clock"]["drift_ppm"] > 0.9e6  # twice as fast
     assert any(r.startswith("clock") for r in fast["reasons"])
-    assert synthetic["clock"] is not None and abs(synthetic["clock"]["drift_ppm"]) < 100
+    # a true clock: within the threshold (over half a minute, a loaded machine's
+    # scheduling moves the fitted line by tens of ppm)
+    assert synthetic["clock"] is not None
+    assert abs(synthetic["clock"]["drift_ppm"]) < READINESS.max_clock_drift_ppm / 2
     assert radar["coverage"]["max_range_nm"] > 10 and radar["coverage"]["bearings_seen"] > 0
     assert got[""]["state"] == "impaired" and got[""]["sensor_states"]["silent"] == 2
 
