@@ -68,23 +68,53 @@ def _add_positions(grid: npt.NDArray[np.float32], slot: int, sensor: npt.NDArray
         if s >= n_sensors or not (np.isfinite(site_lat[s]) and np.isfinite(lat[i])
                                   and np.isfinite(lon[i])):
             continue
-        p1, p2 = math.radians(site_lat[s]), math.radians(lat[i])
-        dl = math.radians(lon[i] - site_lon[s])
-        h = (math.sin((p2 - p1) / 2) ** 2
-             + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2)
-        dist = 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(h, 1.0))) / NM_M
+        dist, bearing = _range_bearing(site_lat[s], site_lon[s], lat[i], lon[i])
         if dist > max_nm:
             continue
-        y = math.sin(dl) * math.cos(p2)
-        x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-        bearing = math.degrees(math.atan2(y, x)) % 360.0
-        _extend(grid, s, slot, 0, int(bearing // bin_deg) % bins, dist)
         alt = alt_ft[i] if np.isfinite(alt_ft[i]) else alt_other[i]
-        if np.isfinite(alt):
-            band = 1 + np.searchsorted(edges, alt, side="right")
-            _extend(grid, s, slot, band, int(bearing // bin_deg) % bins, dist)
+        band, b = _cell(bearing, alt, edges, bin_deg, bins)
+        _extend(grid, s, slot, 0, b, dist)
+        if band > 0:
+            _extend(grid, s, slot, band, b, dist)
         used += 1
     return used
+
+
+@nb.njit(cache=True, nogil=True)
+def _reach(outline: npt.NDArray[np.float32], site_lat: float, site_lon: float,
+           lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+           alt_ft: npt.NDArray[np.float64], edges: npt.NDArray[np.float64], bin_deg: float,
+           out: npt.NDArray[np.float32]) -> None:
+    """``out[i]``: the outline ``[band, bin]`` at point i's bearing and altitude band."""
+    bins = outline.shape[1]
+    for i in range(lat.shape[0]):
+        if not (np.isfinite(lat[i]) and np.isfinite(lon[i])):
+            out[i] = 0.0
+            continue
+        _, bearing = _range_bearing(site_lat, site_lon, lat[i], lon[i])
+        band, b = _cell(bearing, alt_ft[i], edges, bin_deg, bins)
+        out[i] = outline[band, b]
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _range_bearing(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
+    """Great-circle distance (NM, haversine) and initial bearing (degrees) from
+    (lat0, lon0) to (lat, lon)."""
+    p1, p2 = math.radians(lat0), math.radians(lat)
+    dl = math.radians(lon - lon0)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    dist = 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(h, 1.0))) / NM_M
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return dist, math.degrees(math.atan2(y, x)) % 360.0
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _cell(bearing: float, alt_ft: float, edges: npt.NDArray[np.float64], bin_deg: float,
+          bins: int) -> tuple[int, int]:
+    """(band, bearing bin) of a point: band 0 when its altitude is unknown."""
+    band = 1 + int(np.searchsorted(edges, alt_ft, side="right")) if np.isfinite(alt_ft) else 0
+    return band, int(bearing // bin_deg) % bins
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -189,17 +219,13 @@ class CoverageOutlines:
         point's altitude band (every altitude when unknown); 0 where it saw nothing."""
         if not 0 <= sensor < len(self.names) or not math.isfinite(self.site_lat[sensor]):
             return np.zeros(len(lat), np.float32)
-        grid = self.outline(sensor, now)
-        p1, p2 = np.radians(self.site_lat[sensor]), np.radians(lat)
-        dl = np.radians(lon - self.site_lon[sensor])
-        bearing = np.degrees(np.arctan2(np.sin(dl) * np.cos(p2), np.cos(p1) * np.sin(p2)
-                                        - np.sin(p1) * np.cos(p2) * np.cos(dl))) % 360.0
-        bins = (bearing // self.config.coverage_bearing_deg).astype(np.intp)
-        bins = np.clip(bins, 0, grid.shape[1] - 1)
-        known = np.isfinite(alt_ft)
-        band = np.where(known, 1 + np.searchsorted(self.edges, np.where(known, alt_ft, 0.0),
-                                                   side="right"), 0)
-        return grid[band, bins]  # type: ignore[no-any-return]
+        out = np.zeros(len(lat), np.float32)
+        _reach(self.outline(sensor, now), float(self.site_lat[sensor]),
+               float(self.site_lon[sensor]), np.ascontiguousarray(lat, np.float64),
+               np.ascontiguousarray(lon, np.float64),
+               np.ascontiguousarray(alt_ft, np.float64), self.edges,
+               self.config.coverage_bearing_deg, out)
+        return out
 
     def summary(self, sensor: int, now: float) -> dict[str, Any] | None:
         """The outline in numbers (None: the sensor has no position)."""
@@ -305,3 +331,5 @@ def warm_up() -> None:
     reports["sensor"] = 0
     reports["lat"], reports["lon"], reports["alt_baro"] = (50.5, 51.0), (8.5, 9.0), (1e4, np.nan)
     outlines.observe_reports(reports, 1.7e9)
+    outlines.reach_nm(0, reports["lat"], reports["lon"], reports["alt_baro"].astype(float),
+                      1.7e9)
