@@ -349,17 +349,13 @@ class Node:
         placed_specs = [s for s in cfg.sensors if s.lat is not None and s.lon is not None]
         antennas = tuple((s.alt_m or 0.0) * M_TO_FT for s in placed_specs)
         readiness = self.readiness
-
-        def working() -> list[bool]:  # only the placed sensors, in their order
-            each = readiness.working()
-            return [each[s.index] for s in placed_specs]
         alerts = replace(cfg.alerts, workflow=replace(cfg.alerts.workflow, partner=self.partner))
         self.alerts = AlertService(
             cfg.name, alerts, self.audit, airspace=self.volumes,
             volumes=self.volumes.volumes if self.volumes is not None else (),
             owners=self.owners,
             coverage=(SensorRangeCoverage(
-                placed, alerts.coverage_nm, antennas, working,
+                placed, alerts.coverage_nm, antennas, readiness.working,
                 indices=tuple(s.index for s in placed_specs),
                 observed=lambda i, lat, lon, alt: readiness.coverage.reach_nm(
                     i, lat, lon, alt, time.time())) if placed else None),

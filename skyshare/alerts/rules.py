@@ -128,11 +128,11 @@ class SensorRangeCoverage:
     (default 0, 1, ...): with ``sensors`` given, a point is judged only by the sensors
     that heard its aircraft, so an aircraft a partner alone reported, or a radar alone
     saw, is not declared lost inside a receiver's circle it never was heard in.
-    ``working`` (when given) says, at each evaluation, which of the sensors work (in
-    position order): a sensor that failed (disconnected, or silent for readiness)
-    covers nothing.  ``observed`` (readiness' coverage outlines) caps each sensor's
-    reach at how far it has actually been seen to reach at that bearing and altitude:
-    a sensor covers only where it has seen aircraft in the last hour.
+    ``working`` (when given) says, at each evaluation, which sensors work, by sensor
+    index: a sensor that failed (disconnected, or silent for readiness) covers
+    nothing.  ``observed`` (readiness' coverage outlines) caps each sensor's reach at
+    how far it has actually been seen to reach at that bearing and altitude: a sensor
+    covers only where it has seen aircraft in the last hour.
     """
 
     positions: tuple[tuple[float, float], ...]
@@ -149,9 +149,9 @@ class SensorRangeCoverage:
         known = np.isfinite(alt_ft)
         working = list(self.working()) if self.working is not None else []
         for i, (s_lat, s_lon) in enumerate(self.positions):
-            if i < len(working) and not working[i]:
-                continue
             index = self.indices[i] if i < len(self.indices) else i
+            if index < len(working) and not working[index]:
+                continue
             heard = (np.ones(len(lat), bool) if sensors is None
                      else ((sensors >> np.uint64(index)) & np.uint64(1)).astype(bool))
             if not heard.any():

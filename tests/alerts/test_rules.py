@@ -156,7 +156,8 @@ def test_only_the_sensors_that_heard_it_and_where_they_saw_judge_a_silent_track(
     plain = SensorRangeCoverage(positions, indices=(7, 2))
     lost = evaluate(t, NOW, RulesConfig(), coverage=plain)
     assert lost[lost["rule"] == Rule.TRANSPONDER_LOSS]["track_id"].tolist() == [1, 4]
-    down = SensorRangeCoverage(positions, indices=(7, 2), working=lambda: [False, True])
+    down = SensorRangeCoverage(positions, indices=(7, 2),
+                               working=lambda: [index != 7 for index in range(8)])
     lost = evaluate(t, NOW, RulesConfig(), coverage=down)
     assert not (lost["rule"] == Rule.TRANSPONDER_LOSS).any()
     asked: list[int] = []
