@@ -9,43 +9,32 @@ Three threads touch it, each through one method:
   counters, adds what came since into its history and judges every sensor
   (:func:`~skyshare.readiness.assess.assess`), publishing the result in
   :attr:`Readiness.sensors` (a tuple replaced whole, so readers need no lock);
-- the alert service and the web layer read :attr:`Readiness.sensors`,
-  :meth:`Readiness.sensor_conditions`, :meth:`Readiness.working` and the JSON
-  views.
+- the alert service reads :meth:`Readiness.sensor_conditions` and
+  :meth:`Readiness.working`; the web layer (:mod:`skyshare.web.readiness_api`) turns
+  :attr:`Readiness.sensors` and the rest into the API's JSON.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Final
 
 import numpy as np
 
 from skyshare.alerts.rules import Rule
 from skyshare.alerts.sensors import SensorCondition
 from skyshare.model import ReportBatch
-from skyshare.readiness.assess import STATES, SensorReadiness, assess
+from skyshare.readiness.assess import SensorReadiness, assess
 from skyshare.readiness.clock import ClockWatch
 from skyshare.readiness.coverage import CoverageOutlines
-from skyshare.readiness.exercises import FOLDER, ExerciseResult, LastExercise
+from skyshare.readiness.exercises import FOLDER, LastExercise
 from skyshare.readiness.series import COLUMNS, CounterSeries, error_count
 from skyshare.readiness.settings import ReadinessConfig
 from skyshare.sources.base import SensorSpec, SensorStatus, SourceOutput
 
-SERIES_SPAN_S: Final = 600  # what the readiness page plots
-SERIES_BIN_S: Final = 10
 FOLDER_NAME: Final = "readiness"
-FLOW_KEYS: Final = ("tracks", "bytes", "age_s")
-
-
-class PartnerSource(Protocol):
-    """What readiness reads of the federation (rows shaped as
-    :mod:`skyshare.web.federation_view` documents them)."""
-
-    def partners_json(self, now: float) -> list[dict[str, object]]: ...
 
 
 class Readiness:
@@ -154,93 +143,14 @@ class Readiness:
     def load(self, now: float) -> int:
         return self.coverage.load(self.folder, now) if self.folder is not None else 0
 
-    def sensor_json(self, r: SensorReadiness, now: float) -> dict[str, Any]:
-        spec, status = self.specs[r.index], self.statuses[r.index]
-        series = self.series[r.index]
-        clock = r.clock
-        return {
-            "name": r.name, "index": r.index, "format": spec.format, "mode": spec.mode,
-            "address": spec.address, "lat": spec.lat, "lon": spec.lon, "alt_m": spec.alt_m,
-            "exercise": r.exercise, "state": r.state, "reasons": list(r.reasons),
-            "since": self.since(r.index), "connected": r.connected,
-            "silent_s": _round(r.silent_s, 1), "rate": round(r.rate, 2),
-            "baseline_rate": _round(r.baseline_rate, 2), "window_s": self.config.window_s,
-            "messages": r.messages, "errors": r.errors, "decoded": r.decoded,
-            "error_ratio": _round(r.error_ratio, 4), "decoded_ratio": _round(r.decoded_ratio, 4),
-            "totals": {"bytes": status.bytes, "messages": status.frames,
-                       "bad_input": dict(status.bad.counts)},
-            "gaps": {"count": r.gaps.count, "longest_s": r.gaps.longest_s,
-                     "recent": [list(g) for g in r.gaps.recent],
-                     "span_s": self.config.history_s, "min_s": self.config.gap_s},
-            "clock": None if clock is None else {
-                "drift_ppm": _round(clock.drift_ppm, 2), "jitter_ms": _round(clock.jitter_ms, 3),
-                "offset_s": round(clock.offset_s, 6), "resets": clock.resets,
-                "samples": clock.samples, "span_s": clock.span_s},
-            "coverage": self.coverage.summary(r.index, now),
-            "series": [[t, round(m, 2), round(e, 2)] for t, m, e
-                       in series.binned(now, SERIES_SPAN_S, SERIES_BIN_S)],
-        }
 
-    def json(self, now: float, partners: PartnerSource | None) -> dict[str, Any]:
-        """``GET /api/readiness`` (see :mod:`skyshare.web.readiness_api`)."""
-        sensors = [self.sensor_json(r, now) for r in self.sensors]
-        exercise = self.exercises.get()
-        rows = partner_rows(partners.partners_json(now) if partners is not None else [],
-                            exercise)
-        counts = dict.fromkeys(STATES, 0)
-        for r in self.sensors:
-            counts[r.state] += 1
-        return {
-            "partner": self.partner, "now": now, "started": self.started,
-            "state": overall(self.sensors, rows),
-            "sensor_states": counts, "sensors": sensors, "partners": rows,
-            "exercise": None if exercise is None else {
-                **exercise.json(), "partner": exercise.partners.get(self.partner)},
-            "thresholds": {k: getattr(self.config, k) for k in (
-                "silent_after_s", "gap_s", "window_s", "max_error_ratio", "min_rate_ratio",
-                "baseline_s", "min_baseline_rate", "max_clock_drift_ppm", "coverage_keep_s")},
-        }
-
-
-def overall(sensors: Sequence[SensorReadiness], partners: list[dict[str, Any]]) -> str:
-    """``ok`` when every sensor is ok and every partner connected; ``degraded`` when
-    something is degraded, lagging or still waiting; ``impaired`` when a sensor is
-    silent or a partner down."""
+def overall(sensors: Sequence[SensorReadiness], links: Sequence[str]) -> str:
+    """``ok`` when every sensor is ok and every partner (``links``: their states)
+    connected; ``degraded`` when something is degraded, lagging or still waiting;
+    ``impaired`` when a sensor is silent or a partner down."""
     states = {r.state for r in sensors}
-    links = {p.get("state") for p in partners}
-    if "silent" in states or "down" in links:
+    if "silent" in states or "down" in set(links):
         return "impaired"
-    if states & {"degraded", "waiting"} or "lagging" in links:
+    if states & {"degraded", "waiting"} or "lagging" in set(links):
         return "degraded"
     return "ok"
-
-
-def partner_rows(rows: list[dict[str, object]], exercise: ExerciseResult | None
-                 ) -> list[dict[str, Any]]:
-    """Readiness of each partner: the federation's view of the link, cut to what
-    readiness shows, with the partner's part of the last exercise."""
-    out = []
-    for row in rows:
-        name = str(row.get("partner", "?"))
-        received, sent = _mapping(row, "received"), _mapping(row, "sent")
-        out.append({
-            "partner": name, "state": row.get("state", "down"),
-            "silent_s": row.get("silent_s"), "lag_s": row.get("lag_s"),
-            "latency_p99_s": row.get("latency_p99_s"),
-            "received": {k: received.get(k) for k in FLOW_KEYS},
-            "sent": {k: sent.get(k) for k in FLOW_KEYS},
-            "dropped": sum(v for v in _mapping(row, "dropped").values()
-                           if isinstance(v, int | float) and not isinstance(v, bool)),
-            "last_exercise": None if exercise is None else exercise.partners.get(name),
-        })
-    return out
-
-
-def _mapping(row: dict[str, object], key: str) -> dict[str, object]:
-    value = row.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(value, digits)
-
