@@ -61,6 +61,15 @@ def _matches(x: Expectation, case: dict[str, Any], start: float) -> bool:
     return rule == x.rule and case.get("icao24") == x.address
 
 
+def _officer(actor: Any, node: str) -> str | None:
+    """``user@partner`` of an acknowledging officer, whichever node owned the case: a
+    node records its own officers by name and a partner's, acting through its node, as
+    ``user@partner``."""
+    if not actor:
+        return None
+    return str(actor) if "@" in str(actor) else f"{actor}@{node}"
+
+
 def _history(case: dict[str, Any], kind: str, **data: str) -> float | None:
     times = [float(h["time"]) for h in case.get("history") or []
              if h.get("kind") == kind and all((h.get("data") or {}).get(k) == v
@@ -116,7 +125,7 @@ def score_one(x: Expectation, seen: Observations, start: float,
         node, first = min(cases, key=lambda nc: float(nc[1]["raised_at"]))
         detected = float(first["raised_at"])
         out["alert_id"], out["detected_by"] = str(first["id"]), node
-        acks = [(float(h["time"]), h.get("actor")) for _, c in cases
+        acks = [(float(h["time"]), _officer(h.get("actor"), n)) for n, c in cases
                 for h in c.get("history") or [] if h.get("kind") == "alert.acknowledged"]
         if acks:
             first_ack, by = min(acks, key=lambda a: a[0])

@@ -57,7 +57,7 @@ def test_a_scenario_runs_through_live_nodes_and_is_scored(tmp_path: Path) -> Non
     assert squawk["outcome"] == "detected", squawk
     assert squawk["responsible"] == ["west"]
     assert squawk["reached"]["west"] is not None and squawk["acknowledged_s"] is not None
-    assert squawk["acknowledged_by"] == "duty-west"
+    assert squawk["acknowledged_by"] == "duty-west@west"
     assert crossing["handover"]["to"] == "east", crossing
     assert crossing["handover"]["offered_s"] is not None
     assert crossing["handover"]["accepted_s"] is not None

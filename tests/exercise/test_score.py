@@ -90,6 +90,12 @@ def test_an_alert_is_scored_from_raise_to_acknowledgement(squawk_scene: Any) -> 
     assert out["alert_id"] == "east-1" and out["detected_by"] == "east"
     assert out["reached"] == {"west": 4.6}
     assert out["acknowledged_s"] == 30.0 and out["acknowledged_by"] == "duty-west@west"
+    # west's own case, acknowledged by west's officer at west's node: named the same way
+    own = case("west-3", "squawk_7500", T0 + 14.0)
+    own["history"].append({"kind": "alert.acknowledged", "time": T0 + 20.0,
+                           "actor": "duty-west", "data": {}})
+    local = score_one(x, Observations(cases={("west", "west-3"): own}), T0, {})
+    assert local["acknowledged_by"] == "duty-west@west"
     late = Observations(cases={("east", "east-1"): case("east-1", "squawk_7500", T0 + 75.0)})
     assert score_one(x, late, T0, {})["outcome"] == "late"
     wrong = Observations(cases={("east", "e"): case("e", "squawk_7700", T0 + 12.0)})
