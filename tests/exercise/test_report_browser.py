@@ -2,42 +2,22 @@
 
 The report is opened from disk (``file://``), as a planner would open it after a run.
 Every request is recorded: the page may load itself and nothing else (no fonts,
-scripts or tiles from anywhere).  The launch arguments are those of
-``tests/web/test_map_browser.py``; they are repeated rather than imported because that
-module skips itself without the map's vendor libraries and needs ``tests/web`` on
-``sys.path``, neither of which concerns a static report.  A screenshot is left in
-``test-artifacts/exercise-report.png``.
+scripts or tiles from anywhere).  The browser is the shared ``browser`` fixture
+(``tests/conftest.py``).  A screenshot is left in ``test-artifacts/exercise-report.png``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import ARTIFACTS, require_chromium
 
 from exercise.test_report import HOSTILE, big_summary, summary
 from skyshare.exercise.report import write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (make test installs Debian's chromium as root)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+require_chromium()
 
 
 def open_report(browser: Any, report: Path) -> tuple[Any, list[str], list[str]]:

@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
+from chromium import ARTIFACTS, open_on_loopback, require_chromium
 from nodes import PASSWORD, alerts_node, node_in_thread, wait_until  # tests/web, on sys.path
 from test_alerts_api import BORDER_LON, regions_file
-from test_map_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, pixels_near_centre
+from test_map_browser import pixels_near_centre
 
 from skyshare.alerts.engine import EngineConfig
 from skyshare.alerts.service import AlertsConfig
@@ -38,7 +39,7 @@ from skyshare.node import free_port
 from skyshare.synth.feed import SyntheticFeed, serve_beast
 from skyshare.synth.traffic import Traffic
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev)")
+require_chromium()
 
 USERS = {"wanda": ("west", "duty_officer"), "wes": ("west", "read_only"),
          "erin": ("east", "duty_officer")}
@@ -118,47 +119,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.fixture(scope="module")
-def page(served: Served) -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = chromium.new_context(viewport={"width": 1280, "height": 800})
+def page(browser: Any, served: Served) -> Iterator[Any]:
+    def provoked(response: Any) -> bool:
+        key = (response.request.method, urlsplit(response.url).path, response.status)
+        if key not in served.allowed:
+            return False
+        served.allowed.remove(key)
+        served.provoked.append(key)
+        return True
 
-        def only_the_node(route: Any) -> None:
-            if urlsplit(route.request.url).hostname != "127.0.0.1":
-                served.external.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        def on_response(response: Any) -> None:
-            if response.status < 400:
-                return
-            key = (response.request.method, urlsplit(response.url).path, response.status)
-            if key in served.allowed:
-                served.allowed.remove(key)
-                served.provoked.append(key)
-            else:
-                served.errors.append(f"HTTP {response.status} {response.request.method} "
-                                     f"{response.url}")
-
-        def on_console(msg: Any) -> None:
-            # the browser echoes every failed request as a console error; on_response
-            # has judged each of them already
-            if msg.text.startswith("Failed to load resource: the server responded"):
-                return
-            if msg.type in ("error", "warning") and not msg.text.startswith("[.WebGL-"):
-                served.errors.append(msg.text)
-
-        context.route("**/*", only_the_node)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: served.errors.append(str(exc)))
-        page.on("response", on_response)
-        page.on("console", on_console)
-        page.goto(served.base + "/")
-        page.wait_for_selector("body[data-map=ready]", timeout=20_000)
-        yield page
-        context.close()
-        chromium.close()
+    page = open_on_loopback(browser, served.base + "/", served.external, served.errors,
+                            expected=provoked)
+    page.wait_for_selector("body[data-map=ready]", timeout=20_000)
+    yield page
+    page.context.close()
 
 
 @contextmanager

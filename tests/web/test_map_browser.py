@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
+from chromium import ARTIFACTS, open_on_loopback, require_chromium
 from nodes import node_in_thread  # tests/web, on sys.path for its tests
 
 from skyshare.config import MapConfig, NodeConfig
@@ -32,13 +33,6 @@ from skyshare.synth.feed import SyntheticFeed, serve_beast
 from skyshare.synth.traffic import Traffic
 from skyshare.web.assets import missing_vendor_files
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 # WebGL on the CPU: recent chromium no longer falls back to it by itself
-                 "--enable-unsafe-swiftshader"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 def _blank_png() -> bytes:
     from PIL import Image
@@ -50,13 +44,10 @@ def _blank_png() -> bytes:
 
 BLANK_TILE = _blank_png()
 
-if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (make test installs Debian's chromium as root)",
-                allow_module_level=True)
+require_chromium()
 if missing_vendor_files():
     pytest.skip(f"map libraries not installed ({', '.join(missing_vendor_files())}): "
                 "run make web-assets", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev)")
 
 
 @dataclass
@@ -94,38 +85,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield Served(node, base)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def open_page(browser: Any, served: Served, block: str | None = None) -> Any:
     """A page on the map; requests off the node are aborted and recorded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-
-    def only_the_node(route: Any) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname != "127.0.0.1" or (block and block in url):
-            if urlsplit(url).hostname != "127.0.0.1":
-                served.external.append(url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context.route("**/*", only_the_node)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: served.errors.append(str(exc)))
-    page.on("response", lambda r: served.errors.append(f"HTTP {r.status} {r.url}") if (
-        r.status >= 400 and not block) else None)
-    page.on("console", lambda msg: served.errors.append(msg.text) if (
-        msg.type in ("error", "warning") and not block
-        # the software GL's own performance notes, not the page's
-        and not msg.text.startswith("[.WebGL-")) else None)
-    page.goto(served.base + "/")
-    return page
+    return open_on_loopback(browser, served.base + "/", served.external, served.errors,
+                            block=block)
 
 
 @pytest.fixture(scope="module")

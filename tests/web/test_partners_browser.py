@@ -21,12 +21,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from chromium import ARTIFACTS, open_on_loopback, require_chromium
 from nodes import node_in_thread  # tests/web, on sys.path for its tests
-from test_map_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from test_partners_api import StubFederation, federated_tracks, provenance, serve_app
 
 from skyshare.alerts.service import AlertService
@@ -39,7 +38,7 @@ from skyshare.sources.base import SensorStatus
 from skyshare.web.app import PipelineStats, create_app
 from skyshare.web.federation_view import FederationView
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev)")
+require_chromium()
 
 RATES = {"west": (20.0, 10.0), "north": (4.0, 0.0)}  # tracks/s (received, sent)
 
@@ -117,32 +116,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             yield Served(node_url, fed_url, fed)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def open_page(browser: Any, served: Served, url: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-
-    def only_loopback(route: Any) -> None:
-        if urlsplit(route.request.url).hostname != "127.0.0.1":
-            served.external.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-    context.route("**/*", only_loopback)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: served.errors.append(str(exc)))
-    page.on("response", lambda r: served.errors.append(f"HTTP {r.status} {r.url}")
-            if r.status >= 400 else None)
-    page.on("console", lambda msg: served.errors.append(msg.text) if (
-        msg.type in ("error", "warning") and not msg.text.startswith("[.WebGL-")) else None)
-    page.goto(url)
+    page = open_on_loopback(browser, url, served.external, served.errors)
     page.wait_for_selector("body[data-map=ready]", timeout=20_000)
     return page
 

@@ -34,8 +34,9 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import pytest
+from chromium import ARTIFACTS, open_on_loopback, require_chromium
 from nodes import node_in_thread, wait_until  # tests/web, on sys.path for its tests
-from test_map_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, pixels_near_centre
+from test_map_browser import pixels_near_centre
 from test_partners_api import StubFederation, serve_app
 
 from skyshare.alerts.engine import EngineConfig
@@ -46,7 +47,7 @@ from skyshare.readiness.settings import ReadinessConfig
 from skyshare.sources.base import SensorSpec
 from skyshare.web.app import create_app
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev)")
+require_chromium()
 
 NAME = "ready-node"
 RECEIVER = (48.0, 10.0)  # lat, lon of the synthetic receiver
@@ -135,45 +136,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             yield Served(base, fed_url)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def open_page(browser: Any, served: Served, url: str) -> Any:
     """A page at ``url``; requests off loopback are aborted and recorded, and every
     script error and HTTP error not in ``served.allowed`` too."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-    def only_loopback(route: Any) -> None:
-        if urlsplit(route.request.url).hostname != "127.0.0.1":
-            served.external.append(route.request.url)
-            route.abort()
-        else:
-            route.continue_()
-
-    def on_response(response: Any) -> None:
-        if response.status >= 400 and (
-                (urlsplit(response.url).path, response.status) not in served.allowed):
-            served.errors.append(f"HTTP {response.status} {response.url}")
-
-    def on_console(msg: Any) -> None:
-        # the browser echoes each failed request as a console error: on_response judged it
-        if msg.text.startswith("Failed to load resource: the server responded"):
-            return
-        if msg.type in ("error", "warning") and not msg.text.startswith("[.WebGL-"):
-            served.errors.append(msg.text)
-
-    context.route("**/*", only_loopback)
-    page = context.new_page()
-    page.on("pageerror", lambda exc: served.errors.append(str(exc)))
-    page.on("response", on_response)
-    page.on("console", on_console)
-    page.goto(url)
-    return page
+    return open_on_loopback(
+        browser, url, served.external, served.errors, height=900,
+        expected=lambda r: (urlsplit(r.url).path, r.status) in served.allowed)
 
 
 @pytest.fixture(scope="module")
