@@ -101,7 +101,8 @@ class Coverage(Protocol):
 ObservedReach = Callable[[int, npt.NDArray[np.float64], npt.NDArray[np.float64],
                           npt.NDArray[np.float64]], npt.NDArray[np.float32]]
 """(sensor index, lat, lon, alt ft) -> how far that sensor has been seen to reach at
-each point's bearing and altitude band (NM; 0: nothing seen there)."""
+each point's bearing and altitude band (NM; 0: nothing seen there; for an unknown
+altitude the least reach of the bands there)."""
 
 
 HORIZON_NM_PER_SQRT_FT: Final = 1.23

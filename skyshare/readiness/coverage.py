@@ -85,7 +85,9 @@ def _reach(outline: npt.NDArray[np.float32], site_lat: float, site_lon: float,
            lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
            alt_ft: npt.NDArray[np.float64], edges: npt.NDArray[np.float64], bin_deg: float,
            out: npt.NDArray[np.float32]) -> None:
-    """``out[i]``: the outline ``[band, bin]`` at point i's bearing and altitude band."""
+    """``out[i]``: the outline ``[band, bin]`` at point i's bearing and altitude band;
+    for an unknown altitude the least of the altitude bands at that bearing (the
+    sensor is known to reach there whatever the aircraft's height)."""
     bins = outline.shape[1]
     for i in range(lat.shape[0]):
         if not (np.isfinite(lat[i]) and np.isfinite(lon[i])):
@@ -93,7 +95,13 @@ def _reach(outline: npt.NDArray[np.float32], site_lat: float, site_lon: float,
             continue
         _, bearing = _range_bearing(site_lat, site_lon, lat[i], lon[i])
         band, b = _cell(bearing, alt_ft[i], edges, bin_deg, bins)
-        out[i] = outline[band, b]
+        if band > 0:
+            out[i] = outline[band, b]
+        else:
+            least = outline[1, b]
+            for k in range(2, outline.shape[0]):
+                least = min(least, outline[k, b])
+            out[i] = least
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -216,7 +224,9 @@ class CoverageOutlines:
                  lon: npt.NDArray[np.float64], alt_ft: npt.NDArray[np.float64], now: float
                  ) -> npt.NDArray[np.float32]:
         """How far ``sensor`` has been seen to reach at each point's bearing, in the
-        point's altitude band (every altitude when unknown); 0 where it saw nothing."""
+        point's altitude band; 0 where it saw nothing.  A point of unknown altitude gets
+        the least reach of the bands: an aircraft whose height is unknown may be low,
+        where a sensor near its horizon does not see."""
         if not 0 <= sensor < len(self.names) or not math.isfinite(self.site_lat[sensor]):
             return np.zeros(len(lat), np.float32)
         out = np.zeros(len(lat), np.float32)

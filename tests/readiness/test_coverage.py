@@ -220,6 +220,15 @@ def test_reach_is_the_outline_at_each_points_bearing_and_band() -> None:
     reach = outlines.reach_nm(0, lat, lon, alt, T0)
     assert math.isclose(reach[0], 60.0, rel_tol=0.01)  # north, high: seen that far
     assert reach[1] == 0.0  # north but low: nothing seen in that band
-    assert math.isclose(reach[2], 30.0, rel_tol=0.02)  # east, any altitude
+    assert reach[2] == 0.0  # east, altitude unknown: no band is known to reach there
     assert reach[3] == 0.0  # south: never seen
     assert not outlines.reach_nm(5, lat, lon, alt, T0).any()  # not a sensor
+    # due west, seen in every band, furthest high: an unknown altitude gets the nearest
+    west = empty_reports(3)
+    west["lat"] = np.full(3, SITE[0])
+    west["lon"] = SITE[1] - np.array([20.0, 40.0, 80.0]) / 60 / 0.7238
+    west["alt_baro"] = [5000.0, 15000.0, 35000.0]
+    outlines.observe_reports(west, T0)
+    edge = outlines.reach_nm(0, np.full(4, SITE[0]), np.full(4, SITE[1] - 0.1),
+                             np.array([np.nan, 5000.0, 15000.0, 35000.0]), T0)
+    np.testing.assert_allclose(edge, [20.0, 20.0, 40.0, 80.0], rtol=0.02)
