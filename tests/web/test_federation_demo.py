@@ -15,16 +15,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from test_map_browser import CHROMIUM, CHROMIUM_ARGS
+from chromium import ARTIFACTS, open_on_loopback, require_chromium
 
 from skyshare.node import free_port
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev)")
+require_chromium()
 
 PARTNERS = ("west", "central", "east")
 
@@ -115,24 +114,21 @@ def test_the_demo_prints_its_maps_and_the_partners_share(demo: dict[str, str]) -
                 assert r["latency_p99_s"] is not None and r["latency_p99_s"] > 0, r
 
 
-def test_central_map_shows_both_partners_connected(demo: dict[str, str]) -> None:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(demo["central"] + "/")
-            page.wait_for_selector("#partners-section:not([hidden])", timeout=20_000)
-            for name in ("west", "east"):
-                item = page.locator(f"#partners li[data-partner={name}]")
-                item.wait_for(timeout=10_000)
-                assert item.get_attribute("data-state") == "connected"
-            Path("test-artifacts").mkdir(exist_ok=True)
-            page.screenshot(path="test-artifacts/federation-demo-central.png")
-            assert not errors, errors
-        finally:
-            browser.close()
+def test_central_map_shows_both_partners_connected(browser: Any, demo: dict[str, str]
+                                                   ) -> None:
+    errors: list[str] = []
+    page = open_on_loopback(browser, demo["central"] + "/", [], errors)
+    try:
+        page.wait_for_selector("#partners-section:not([hidden])", timeout=20_000)
+        for name in ("west", "east"):
+            item = page.locator(f"#partners li[data-partner={name}]")
+            item.wait_for(timeout=10_000)
+            assert item.get_attribute("data-state") == "connected"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "federation-demo-central.png"))
+        assert not errors, errors
+    finally:
+        page.context.close()
 
 
 def test_each_partner_keeps_the_others_audit_heads(demo: dict[str, str]) -> None:
