@@ -95,13 +95,7 @@ def _reach(outline: npt.NDArray[np.float32], site_lat: float, site_lon: float,
             continue
         _, bearing = _range_bearing(site_lat, site_lon, lat[i], lon[i])
         band, b = _cell(bearing, alt_ft[i], edges, bin_deg, bins)
-        if band > 0:
-            out[i] = outline[band, b]
-        else:
-            least = outline[1, b]
-            for k in range(2, outline.shape[0]):
-                least = min(least, outline[k, b])
-            out[i] = least
+        out[i] = outline[band, b] if band > 0 else outline[1:, b].min()
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
