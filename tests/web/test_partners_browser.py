@@ -154,7 +154,10 @@ def test_the_panel_lists_three_partners_with_their_states(page: Any, served: Ser
     for name, state in states.items():
         item = page.locator(f"#partners li[data-partner={name}]")
         assert item.locator(".state").inner_text() == state
-        dot = item.locator(".dot").evaluate("(d) => getComputedStyle(d).color")
+        # found and styled in one step: each poll replaces the list, and a dot taken
+        # out of the page between finding and styling has no colour
+        dot = page.evaluate("(n) => getComputedStyle(document.querySelector("
+                            "`#partners li[data-partner=${n}] .dot`)).color", name)
         assert dot == rgb(colours[state]), (name, dot)
     assert len({rgb(c) for c in colours.values()}) == 3
     east = page.locator("#partners li[data-partner=east]")
